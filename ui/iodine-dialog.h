@@ -1,0 +1,64 @@
+/* The "Decompose into Objects" dialog: GTK 3, no GIMP calls, so that both
+ * GIMP hosts (3.0 and 2.10 without libgimpui) can show it.
+ *
+ * The dialog owns a live preview: it loads the chosen model and runs
+ * iodine_decompose() on a worker thread whenever a value changes, showing
+ * the image with a coloured segmentation overlay, per-slot thumbnails and
+ * the loss per iteration. */
+#ifndef IODINE_DIALOG_H
+#define IODINE_DIALOG_H
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  IODINE_CONTENT_ORIGINAL = 0,      /* original pixels where visible, inpainted where occluded */
+  IODINE_CONTENT_RECONSTRUCTION = 1 /* the slot's reconstruction alone */
+} IodineContentMode;
+
+/* The procedure's arguments after run-mode, image and drawable(s), in the
+ * PDB order: slots (2–16), iterations (1–20), seed (−1 = random),
+ * deterministic, weights (path, "" = default model), content. */
+typedef struct {
+  int slots;
+  int iterations;
+  gint64 seed;
+  gboolean deterministic;
+  char weights[4096];
+  IodineContentMode content;
+} IodineDecomposeValues;
+
+#define IODINE_SLOTS_MIN 2
+#define IODINE_SLOTS_MAX 16
+#define IODINE_ITERATIONS_MIN 1
+#define IODINE_ITERATIONS_MAX 20
+
+void iodine_decompose_values_init (IodineDecomposeValues *values);
+
+/* A weights file the user can pick by name. */
+typedef struct {
+  const char *name;                 /* shown, e.g. "General", "Tetrominoes" */
+  const char *path;
+} IodineModelChoice;
+
+typedef struct {
+  /* The image (or selection) to preview, RGB float [h, w, 3] in [0,1],
+   * already downscaled by the host to at most ~512 px on its long side. */
+  const float *preview_rgb;
+  int preview_width, preview_height;
+  const IodineModelChoice *models;  /* shipped models, the first is the default */
+  int n_models;
+  /* Called once with the dialog's toplevel before it is shown, so the host
+   * can make it transient to GIMP's window; may be NULL. */
+  void (*make_transient) (GtkWidget *dialog, gpointer data);
+  gpointer transient_data;
+} IodineDialogSetup;
+
+/* Shows the dialog modally. Returns TRUE if the user pressed OK; values holds
+ * the initial values on entry and the chosen ones on return. */
+gboolean iodine_dialog_run (const IodineDialogSetup *setup, IodineDecomposeValues *values);
+
+G_END_DECLS
+
+#endif
