@@ -1,1 +1,4 @@
-/* placeholder: filled in by its owner */
+/* The GError domain of libiodine (codes in iodine.h). */
+#include "iodine.h"
+
+G_DEFINE_QUARK (iodine-error-quark, iodine_error)
