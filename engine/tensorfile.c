@@ -192,6 +192,33 @@ on_object_member (JsonParser *parser, JsonObject *object, const char *name, gpoi
     }
 }
 
+/* Names the tensor (or __metadata__) whose object holds the repeated key. */
+static void
+report_duplicate (JsonObject *top, JsonObject *where, const char *key,
+                  const char *label, GError **error)
+{
+  if (where == top)
+    {
+      set_error (error, IODINE_ERROR_FORMAT, label, "tensor %s appears twice in the header", key);
+      return;
+    }
+  GList *names = json_object_get_members (top);
+  const char *owner = NULL;
+  for (GList *l = names; l && !owner; l = l->next)
+    {
+      JsonNode *node = json_object_get_member (top, l->data);
+      if (JSON_NODE_HOLDS_OBJECT (node) && json_node_get_object (node) == where)
+        owner = l->data;
+    }
+  if (owner && strcmp (owner, METADATA_KEY) == 0)
+    set_error (error, IODINE_ERROR_FORMAT, label, METADATA_KEY ": key %s appears twice", key);
+  else if (owner)
+    set_error (error, IODINE_ERROR_FORMAT, label, "tensor %s: key %s appears twice", owner, key);
+  else
+    set_error (error, IODINE_ERROR_FORMAT, label, "key %s appears twice in the header", key);
+  g_list_free (names);
+}
+
 /* ------------------------------------------------------------------------ */
 /* one header entry */
 
@@ -440,7 +467,13 @@ iodine_tensor_file_parse (const guint8 *bytes, size_t size, const char *label, G
   const guint8 *data = bytes + 8 + n;
   guint64 data_size = size - 8 - n;
 
-  /* g_utf8_validate with a length also refuses NUL bytes. */
+  const char *nul = memchr (header, 0, n);
+  if (nul)
+    {
+      set_error (error, IODINE_ERROR_FORMAT, label, "header contains a NUL byte at byte %zu",
+                 (size_t) (nul - header));
+      return NULL;
+    }
   if (!g_utf8_validate (header, (gssize) n, NULL))
     {
       set_error (error, IODINE_ERROR_FORMAT, label, "header is not valid UTF-8 text");
@@ -472,12 +505,7 @@ iodine_tensor_file_parse (const guint8 *bytes, size_t size, const char *label, G
   JsonObject *top = json_node_get_object (root);
   if (dup.dup_name)
     {
-      if (dup.dup_object == top)
-        set_error (error, IODINE_ERROR_FORMAT, label, "tensor %s appears twice in the header",
-                   dup.dup_name);
-      else
-        set_error (error, IODINE_ERROR_FORMAT, label, "key %s appears twice in one header entry",
-                   dup.dup_name);
+      report_duplicate (top, dup.dup_object, dup.dup_name, label, error);
       goto out;
     }
 
