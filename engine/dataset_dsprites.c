@@ -11,8 +11,8 @@
 #include <string.h>
 
 #define N 64
-/* Half-size in pixels of a sprite at scale 1 (square side = N/4). */
-#define HALF_SIZE (N / 8.0)
+/* Half-size in pixels of a sprite at scale 1 (square side ≈ 0.36 N, as dSprites). */
+#define HALF_SIZE (0.18 * N)
 /* Fewer visible pixels than this and the scene is drawn again. */
 #define MIN_VISIBLE 10
 
@@ -26,7 +26,7 @@ inside (int shape, double u, double v)
     case 0: /* square */
       return fabs (u) <= 1.0 && fabs (v) <= 1.0;
     case 1: /* ellipse, 2:1 like dSprites' */
-      return (u * u) / (1.2 * 1.2) + (v * v) / (0.6 * 0.6) <= 1.0;
+      return (u * u) / (1.2 * 1.2) + (v * v) / (0.7 * 0.7) <= 1.0;
     default:
       {
         /* Heart curve (x² + y² − 1)³ − x²y³ ≤ 0 (y up, point at the bottom),
