@@ -1,1 +1,165 @@
-/* placeholder: filled in by its owner */
+#include "conv.h"
+
+#include <cblas.h>
+#include <string.h>
+
+void
+conv_shape_init (ConvShape *s, int n, int h, int w, int cin, int cout, int k, int stride)
+{
+  s->n = n;
+  s->h = h;
+  s->w = w;
+  s->cin = cin;
+  s->cout = cout;
+  s->k = k;
+  s->stride = stride;
+  s->pad = k / 2;
+  s->ho = (h + 2 * s->pad - k) / stride + 1;
+  s->wo = (w + 2 * s->pad - k) / stride + 1;
+}
+
+size_t
+conv_workspace_floats (const ConvShape *s)
+{
+  /* one column tile, and one for its gradient in backward */
+  return 2 * (size_t) CONV_TILE_ROWS * s->k * s->k * s->cin;
+}
+
+/* Fills col[rows, k·k·cin] for output rows [r0, r0 + rows). */
+static void
+im2col_tile (float *col, const float *x, const ConvShape *s, size_t r0, int rows)
+{
+  const int k = s->k, cin = s->cin, kkc = k * k * cin;
+  const size_t plane = (size_t) s->ho * s->wo;
+  for (int r = 0; r < rows; r++)
+    {
+      size_t row = r0 + r;
+      size_t n = row / plane;
+      int rem = (int) (row % plane);
+      int oy = rem / s->wo, ox = rem % s->wo;
+      float *c = col + (size_t) r * kkc;
+      const float *xn = x + n * s->h * s->w * cin;
+      for (int ky = 0; ky < k; ky++)
+        {
+          int iy = oy * s->stride - s->pad + ky;
+          if (iy < 0 || iy >= s->h)
+            {
+              memset (c + (size_t) ky * k * cin, 0, sizeof (float) * k * cin);
+              continue;
+            }
+          for (int kx = 0; kx < k; kx++)
+            {
+              int ix = ox * s->stride - s->pad + kx;
+              float *dst = c + ((size_t) ky * k + kx) * cin;
+              if (ix < 0 || ix >= s->w)
+                memset (dst, 0, sizeof (float) * cin);
+              else
+                memcpy (dst, xn + ((size_t) iy * s->w + ix) * cin, sizeof (float) * cin);
+            }
+        }
+    }
+}
+
+/* dx += the scatter of dcol[rows, k·k·cin]. */
+static void
+col2im_tile (float *dx, const float *dcol, const ConvShape *s, size_t r0, int rows)
+{
+  const int k = s->k, cin = s->cin, kkc = k * k * cin;
+  const size_t plane = (size_t) s->ho * s->wo;
+  for (int r = 0; r < rows; r++)
+    {
+      size_t row = r0 + r;
+      size_t n = row / plane;
+      int rem = (int) (row % plane);
+      int oy = rem / s->wo, ox = rem % s->wo;
+      const float *c = dcol + (size_t) r * kkc;
+      float *xn = dx + n * s->h * s->w * cin;
+      for (int ky = 0; ky < k; ky++)
+        {
+          int iy = oy * s->stride - s->pad + ky;
+          if (iy < 0 || iy >= s->h)
+            continue;
+          for (int kx = 0; kx < k; kx++)
+            {
+              int ix = ox * s->stride - s->pad + kx;
+              if (ix < 0 || ix >= s->w)
+                continue;
+              const float *src = c + ((size_t) ky * k + kx) * cin;
+              float *dst = xn + ((size_t) iy * s->w + ix) * cin;
+              for (int ci = 0; ci < cin; ci++)
+                dst[ci] += src[ci];
+            }
+        }
+    }
+}
+
+void
+conv_forward (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
+              float *work)
+{
+  const int kkc = s->k * s->k * s->cin;
+  const size_t total = (size_t) s->n * s->ho * s->wo;
+  for (size_t r0 = 0; r0 < total; r0 += CONV_TILE_ROWS)
+    {
+      int rows = (int) (total - r0 < CONV_TILE_ROWS ? total - r0 : CONV_TILE_ROWS);
+      float *yt = y + r0 * s->cout;
+      for (int r = 0; r < rows; r++)
+        memcpy (yt + (size_t) r * s->cout, b, sizeof (float) * s->cout);
+      im2col_tile (work, x, s, r0, rows);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, s->cout, kkc, 1.0f, work, kkc,
+                   w, kkc, 1.0f, yt, s->cout);
+    }
+}
+
+void
+conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+               const ConvShape *s, float *work)
+{
+  const int kkc = s->k * s->k * s->cin;
+  const size_t total = (size_t) s->n * s->ho * s->wo;
+  float *col = work;
+  float *dcol = work + (size_t) CONV_TILE_ROWS * kkc;
+  for (size_t r0 = 0; r0 < total; r0 += CONV_TILE_ROWS)
+    {
+      int rows = (int) (total - r0 < CONV_TILE_ROWS ? total - r0 : CONV_TILE_ROWS);
+      const float *dyt = dy + r0 * s->cout;
+      if (db)
+        for (int r = 0; r < rows; r++)
+          for (int o = 0; o < s->cout; o++)
+            db[o] += dyt[(size_t) r * s->cout + o];
+      if (dw)
+        {
+          im2col_tile (col, x, s, r0, rows);
+          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, s->cout, kkc, rows, 1.0f, dyt,
+                       s->cout, col, kkc, 1.0f, dw, kkc);
+        }
+      if (dx)
+        {
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, kkc, s->cout, 1.0f, dyt,
+                       s->cout, w, kkc, 0.0f, dcol, kkc);
+          col2im_tile (dx, dcol, s, r0, rows);
+        }
+    }
+}
+
+void
+conv_weight_from_torch (float *dst, const float *src, int cout, int cin, int k)
+{
+  for (int o = 0; o < cout; o++)
+    for (int i = 0; i < cin; i++)
+      for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++)
+          dst[(((size_t) o * k + ky) * k + kx) * cin + i]
+              = src[(((size_t) o * cin + i) * k + ky) * k + kx];
+}
+
+void
+conv_weight_to_torch (float *dst, const float *src, int cout, int cin, int k)
+{
+  for (int o = 0; o < cout; o++)
+    for (int i = 0; i < cin; i++)
+      for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++)
+          dst[(((size_t) o * cin + i) * k + ky) * k + kx]
+              = src[(((size_t) o * k + ky) * k + kx) * cin + i];
+}

@@ -1,1 +1,172 @@
-/* placeholder: filled in by its owner */
+/* iodine_decompose: one image, T iterations, the spec §6 result. */
+#include "model_private.h"
+#include "net.h"
+#include "net_private.h"
+#include "tensorfile.h"
+
+#include <string.h>
+
+void
+iodine_run_options_init (IodineRunOptions *o)
+{
+  memset (o, 0, sizeof *o);
+}
+
+size_t
+iodine_decompose_working_set (const IodineModel *m, int height, int width, int slots)
+{
+  int K = slots > 0 ? slots : m->cfg.slots;
+  int T = m->cfg.iterations;
+  size_t P = (size_t) height * width;
+  /* the net, plus the result's arrays for the largest T a caller may ask */
+  return iodine_net_bytes (&m->cfg, &m->layout, 1, K, T, height, width, FALSE)
+         + sizeof (float) * P * (3 + K * (6 + (size_t) (T + 1)));
+}
+
+typedef struct {
+  IodineProgressFunc func;
+  gpointer data;
+  int T;
+} ProgressRelay;
+
+static gboolean
+relay (int t, double loss, gpointer data)
+{
+  ProgressRelay *r = data;
+  return r->func (t, r->T, (float) loss, r->data);
+}
+
+IodineResult *
+iodine_decompose (const IodineModel *m, const float *image, int height, int width,
+                  const IodineRunOptions *options, GError **error)
+{
+  IodineRunOptions defaults;
+  if (!options)
+    {
+      iodine_run_options_init (&defaults);
+      options = &defaults;
+    }
+  const int K = options->slots > 0 ? options->slots : m->cfg.slots;
+  const int T = options->iterations > 0 ? options->iterations : m->cfg.iterations;
+  if (K < IODINE_MIN_SLOTS || K > IODINE_MAX_SLOTS)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "%d slots requested; the number of slots must be between %d and %d", K,
+                   IODINE_MIN_SLOTS, IODINE_MAX_SLOTS);
+      return NULL;
+    }
+  if (options->iterations < 0 || T < 1 || T > IODINE_MAX_ITERATIONS)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "%d iterations requested; the number of iterations must be between 1 and %d",
+                   options->iterations, IODINE_MAX_ITERATIONS);
+      return NULL;
+    }
+  if (height < 2 || width < 2)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "the image is %d×%d pixels; at least 2×2 is needed", width, height);
+      return NULL;
+    }
+  size_t need = iodine_net_bytes (&m->cfg, &m->layout, 1, K, T, height, width, FALSE)
+                + sizeof (float) * (size_t) height * width * K * (T + 7);
+  if (need > IODINE_MAX_WORKING_SET)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
+                   "decomposing %d×%d pixels into %d slots needs %.0f MiB, above the limit of "
+                   "%.0f MiB; use a smaller image",
+                   width, height, K, need / 1048576.0, IODINE_MAX_WORKING_SET / 1048576.0);
+      return NULL;
+    }
+  IodineNet *net = iodine_net_new (&m->cfg, &m->layout, 1, K, T, height, width, FALSE, error);
+  if (!net)
+    return NULL;
+  const size_t P = (size_t) height * width;
+  IodineResult *r = g_new0 (IodineResult, 1);
+  r->slots = K;
+  r->iterations = T;
+  r->height = height;
+  r->width = width;
+  r->latent = m->cfg.latent;
+  r->image = g_memdup2 (image, sizeof (float) * P * 3);
+  r->masks_per_iteration = g_try_new (float, (size_t) (T + 1) * K * P);
+  r->masks = g_try_new (float, K * P);
+  r->mask_logits = g_try_new (float, K * P);
+  r->means = g_try_new (float, K * P * 3);
+  r->lambda = g_new (float, (size_t) K * 2 * m->cfg.latent);
+  r->loss = g_new (float, T + 1);
+  r->nll = g_new (float, T + 1);
+  r->kl = g_new (float, T + 1);
+  if (!r->masks_per_iteration || !r->masks || !r->mask_logits || !r->means)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
+                   "not enough memory for the result of a %d×%d decomposition", width, height);
+      iodine_result_free (r);
+      iodine_net_free (net);
+      return NULL;
+    }
+  IodineRng rng;
+  iodine_rng_seed (&rng, options->seed);
+  ProgressRelay pr = { options->progress, options->progress_data, T };
+  if (!iodine_net_forward (net, m->params, image, NULL, options->deterministic ? NULL : &rng,
+                           r->masks_per_iteration, options->progress ? relay : NULL, &pr, error))
+    {
+      iodine_result_free (r);
+      iodine_net_free (net);
+      return NULL;
+    }
+  memcpy (r->masks, net_masks (net, 0), sizeof (float) * K * P);
+  const float *out = net_dec_out (net, 0);
+  for (size_t i = 0; i < (size_t) K * P; i++)
+    {
+      r->mask_logits[i] = out[i * 4];
+      r->means[i * 3] = out[i * 4 + 1];
+      r->means[i * 3 + 1] = out[i * 4 + 2];
+      r->means[i * 3 + 2] = out[i * 4 + 3];
+    }
+  memcpy (r->lambda, net_lambda (net, T), sizeof (float) * K * 2 * m->cfg.latent);
+  for (int t = 0; t <= T; t++)
+    {
+      r->loss[t] = (float) net->loss[t];
+      r->nll[t] = (float) net->nll[t];
+      r->kl[t] = (float) net->kl[t];
+    }
+  iodine_net_free (net);
+  return r;
+}
+
+void
+iodine_result_free (IodineResult *r)
+{
+  if (!r)
+    return;
+  g_free (r->image);
+  g_free (r->masks);
+  g_free (r->mask_logits);
+  g_free (r->means);
+  g_free (r->lambda);
+  g_free (r->masks_per_iteration);
+  g_free (r->loss);
+  g_free (r->nll);
+  g_free (r->kl);
+  g_free (r);
+}
+
+gboolean
+iodine_result_save (const IodineResult *r, const char *path, GHashTable *metadata,
+                    GError **error)
+{
+  const int64_t K = r->slots, H = r->height, W = r->width, T1 = r->iterations + 1;
+  IodineTensorView v[] = {
+    { "image", 3, { H, W, 3 }, r->image },
+    { "masks", 3, { K, H, W }, r->masks },
+    { "mask_logits", 3, { K, H, W }, r->mask_logits },
+    { "means", 4, { K, H, W, 3 }, r->means },
+    { "lambda", 2, { K, 2 * r->latent }, r->lambda },
+    { "masks_per_iteration", 4, { T1, K, H, W }, r->masks_per_iteration },
+    { "loss", 1, { T1 }, r->loss },
+    { "nll", 1, { T1 }, r->nll },
+    { "kl", 1, { T1 }, r->kl },
+  };
+  return iodine_tensor_file_write (path, v, G_N_ELEMENTS (v), metadata, error);
+}

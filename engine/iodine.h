@@ -65,6 +65,8 @@ gboolean iodine_config_preset (const char *name, IodineConfig *cfg, GError **err
 gboolean iodine_config_validate (const IodineConfig *cfg, GError **error);
 /* Number of channels of the refinement network's spatial input. */
 int iodine_config_refine_inputs (const IodineConfig *cfg);
+/* Number of coordinate channels of the refinement input (8 or 2). */
+int iodine_config_coord_channels (const IodineConfig *cfg);
 
 typedef struct IodineModel IodineModel;
 

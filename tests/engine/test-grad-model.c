@@ -1,0 +1,115 @@
+/* The whole training step's gradient, every parameter tensor, against
+ * central finite differences on a tiny configuration with fixed noise.
+ *
+ * The loss is computed in float with double accumulation; with h = 4e-3 the
+ * truncation and rounding errors of the central difference stay near 1e-3 of
+ * a typical gradient, so the bound |fd − analytic| ≤ 3e-2·(|fd| + |analytic|)
+ * + 2e-3 separates a correct gradient from a wrong one (a missing term or a
+ * sign error is off by O(1)). */
+#include "model_private.h"
+#include "net.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static double
+loss_at (IodineNet *net, const float *params, const float *images, const float *eps)
+{
+  GError *error = NULL;
+  if (!iodine_net_forward (net, params, images, eps, NULL, NULL, NULL, NULL, &error))
+    g_error ("forward failed: %s", error->message);
+  return iodine_net_train_loss (net);
+}
+
+static int
+check (gboolean lstm, IodineCoords coords, int mlp_layers)
+{
+  IodineConfig c = { 0 };
+  c.height = 6;
+  c.width = 7;
+  c.slots = 2;
+  c.iterations = 2;
+  c.latent = 3;
+  c.dec_layers = 2;
+  c.dec_channels = 4;
+  c.dec_kernel = 3;
+  c.ref_layers = 2;
+  c.ref_channels = 4;
+  c.ref_kernel = 3;
+  c.mlp_layers = mlp_layers;
+  c.mlp_sizes[0] = 6;
+  c.mlp_sizes[1] = 5;
+  c.lstm_hidden = lstm ? 5 : 0;
+  c.coords = coords;
+  c.pixel_scale = 0.1f;
+  GError *error = NULL;
+  IodineModel *m = iodine_model_new_random (&c, 7, &error);
+  g_assert_no_error (error);
+  const ParamLayout *L = &m->layout;
+  const int B = 2, K = c.slots, T = c.iterations, P = c.height * c.width, M = c.latent;
+  IodineRng rng;
+  iodine_rng_seed (&rng, 3);
+  float *images = g_new (float, B * P * 3);
+  for (int i = 0; i < B * P * 3; i++)
+    images[i] = (float) iodine_rng_uniform (&rng);
+  float *eps = g_new (float, (T + 1) * B * K * M);
+  for (int i = 0; i < (T + 1) * B * K * M; i++)
+    eps[i] = (float) iodine_rng_normal (&rng);
+  /* non-trivial values for the parameters that start at 0 or 1 */
+  for (size_t i = 0; i < L->total; i++)
+    m->params[i] += 0.1f * (float) iodine_rng_normal (&rng);
+
+  IodineNet *net = iodine_net_new (&m->cfg, L, B, K, T, c.height, c.width, TRUE, &error);
+  g_assert_no_error (error);
+  float *grads = g_new0 (float, L->total);
+  loss_at (net, m->params, images, eps);
+  iodine_net_backward (net, m->params, grads);
+  net->sg_frozen = TRUE;
+
+  int failures = 0;
+  double worst = 0.0;
+  const float h = 4e-3f;
+  for (int i = 0; i < L->n; i++)
+    {
+      const ParamInfo *p = &L->info[i];
+      int samples = p->numel < 6 ? (int) p->numel : 6;
+      for (int j = 0; j < samples; j++)
+        {
+          size_t idx = p->offset + (samples == (int) p->numel ? (size_t) j
+                                    : iodine_rng_below (&rng, (uint32_t) p->numel));
+          float saved = m->params[idx];
+          m->params[idx] = saved + h;
+          double lp = loss_at (net, m->params, images, eps);
+          m->params[idx] = saved - h;
+          double lm = loss_at (net, m->params, images, eps);
+          m->params[idx] = saved;
+          double fd = (lp - lm) / (2.0 * h);
+          double an = grads[idx];
+          double err = fabs (fd - an) / (fabs (fd) + fabs (an) + 1e-1);
+          worst = MAX (worst, err);
+          if (fabs (fd - an) > 3e-2 * (fabs (fd) + fabs (an)) + 2e-3)
+            {
+              printf ("MISMATCH %s[%zu]: analytic %.6g, finite difference %.6g\n", p->name,
+                      idx - p->offset, an, fd);
+              failures++;
+            }
+        }
+    }
+  printf ("lstm=%d coords=%s mlp=%d: worst relative error %.3g, %d mismatches\n", lstm,
+          coords == IODINE_COORDS_COS3 ? "cos3" : "linear", mlp_layers, worst, failures);
+  iodine_net_free (net);
+  g_free (grads);
+  g_free (images);
+  g_free (eps);
+  iodine_model_free (m);
+  return failures;
+}
+
+int
+main (void)
+{
+  int failures = check (TRUE, IODINE_COORDS_COS3, 1) + check (FALSE, IODINE_COORDS_LINEAR, 2);
+  return failures ? 1 : 0;
+}
