@@ -1,0 +1,43 @@
+/* libFuzzer target: iodine_tensor_file_parse() on arbitrary bytes must give
+ * either a file whose tensors are all readable or an IODINE_ERROR, and never
+ * crash, leak or read outside the input. */
+#include "iodine.h"
+#include "tensorfile.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  GError *error = NULL;
+  IodineTensorFile *f = iodine_tensor_file_parse (data, size, "fuzz", &error);
+  if (!f)
+    {
+      if (!error || error->domain != IODINE_ERROR || !error->message[0])
+        __builtin_trap ();   /* failure without an explanation */
+      g_error_free (error);
+      return 0;
+    }
+  if (error)
+    __builtin_trap ();
+
+  /* Every tensor can be found by name, has the shape it claims, and all of
+   * its floats can be read (ASan checks the buffer sizes). */
+  volatile float sum = 0.0f;
+  for (guint i = 0; i < f->tensors->len; i++)
+    {
+      const IodineTensor *t = g_ptr_array_index (f->tensors, i);
+      if (iodine_tensor_file_get (f, t->name) != t)
+        __builtin_trap ();
+      if (!iodine_tensor_file_expect (f, t->name, t->ndim, t->shape, NULL))
+        __builtin_trap ();
+      for (size_t j = 0; j < t->numel; j++)
+        sum += t->data[j];
+    }
+  (void) sum;
+  iodine_tensor_file_free (f);
+  return 0;
+}
