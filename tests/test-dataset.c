@@ -10,6 +10,7 @@
 #include "iodine.h"
 #include "sheet.h"
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -388,18 +389,25 @@ test_images (void)
   g_clear_error (&error);
 
   /* Uniform pictures of known grey levels, of several sizes and kinds. */
-  const float level[5] = { 0.2f, 0.4f, 0.6f, 0.8f, 1.0f };
+  const float level[6] = { 0.2f, 0.4f, 0.6f, 0.8f, 1.0f, 0.0f };
   write_uniform (dir, "a.png", 40, 30, 3, level[0]);
   write_uniform (dir, "b.PNG", 7, 19, 4, level[1]);
   write_uniform (dir, "c.png", 3, 3, 1, level[2]);
   write_uniform (dir, "d.png", 100, 8, 3, level[3]);
   write_uniform (dir, "e.png", 64, 64, 3, level[4]);
+  /* A JPEG, black (uniform levels survive JPEG almost exactly). */
+  GdkPixbuf *pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 16, 12);
+  gdk_pixbuf_fill (pb, 0x000000ff);
+  char *jpeg = g_build_filename (dir, "f.jpg", NULL);
+  g_assert_true (gdk_pixbuf_save (pb, jpeg, "jpeg", NULL, NULL));
+  g_object_unref (pb);
+  g_free (jpeg);
   char *notes = g_build_filename (dir, "notes.txt", NULL);
   g_assert_true (g_file_set_contents (notes, "not an image", -1, NULL));
   /* A real grey PNG (4×3, non-uniform) sorts last. */
   char *grey = data_path ("grey.png");
   copy_file (grey, dir, "z-grey.png");
-  const int n = 6;
+  const int n = 7;
 
   IodineDataset *ds = open_ok (spec, 6, 10, 99);
   IodineDataset *again = open_ok (spec, 6, 10, 99);
@@ -407,19 +415,19 @@ test_images (void)
   g_assert_cmpint (iodine_dataset_height (ds), ==, 6);
   g_assert_cmpint (iodine_dataset_width (ds), ==, 10);
   float image[6 * 10 * 3], other[6 * 10 * 3];
-  int order[4][6];
+  int order[4][7];
   for (int epoch = 0; epoch < 4; epoch++)
     {
-      int seen[6] = { 0 };
+      int seen[7] = { 0 };
       for (int i = 0; i < n; i++)
         {
           uint64_t index = (uint64_t) epoch * n + i;
           get_ok (ds, index, image, NULL);
           get_ok (again, index, other, NULL);
           g_assert_cmpmem (image, sizeof image, other, sizeof other);
-          int which = 5;
-          for (int f = 0; f < 5; f++)
-            if (fabsf (image[0] - level[f]) < 0.003f && fabsf (image[59 * 3 + 2] - level[f]) < 0.003f)
+          int which = 6; /* the non-uniform grey PNG */
+          for (int f = 0; f < 6; f++)
+            if (fabsf (image[0] - level[f]) < 0.01f && fabsf (image[59 * 3 + 2] - level[f]) < 0.01f)
               which = f;
           seen[which]++;
           order[epoch][i] = which;

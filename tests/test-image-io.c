@@ -3,6 +3,7 @@
  * images, and PNG writing. */
 #include "image_io.h"
 #include "iodine.h"
+#include "sheet.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -269,6 +270,145 @@ test_png_write (void)
   g_free (dir);
 }
 
+/* --- sheets --- */
+
+static IodineResult *
+fake_result (int h, int w, int slots)
+{
+  IodineResult *r = g_new0 (IodineResult, 1);
+  size_t n = (size_t) h * w;
+  r->slots = slots;
+  r->height = h;
+  r->width = w;
+  r->image = g_new (float, n * 3);
+  r->masks = g_new (float, slots * n);
+  r->means = g_new (float, slots * n * 3);
+  for (size_t i = 0; i < n; i++)
+    {
+      float sum = 0;
+      for (int k = 0; k < slots; k++)
+        sum += r->masks[k * n + i] = 1.0f + (float) ((i + k * 7) % 5);
+      for (int k = 0; k < slots; k++)
+        r->masks[k * n + i] /= sum;
+      for (int c = 0; c < 3; c++)
+        {
+          r->image[i * 3 + c] = (float) ((i * 3 + c) % 11) / 10.0f;
+          for (int k = 0; k < slots; k++)
+            r->means[(k * n + i) * 3 + c] = (float) (k + c) / (slots + 3);
+        }
+    }
+  return r;
+}
+
+static void
+free_fake (IodineResult *r)
+{
+  g_free (r->image);
+  g_free (r->masks);
+  g_free (r->means);
+  g_free (r);
+}
+
+static void
+test_sheet (void)
+{
+  /* Two results of different sizes and K: cells of the largest size,
+   * columns for the largest K, 2-pixel gaps. */
+  IodineResult *r[2] = { fake_result (5, 7, 3), fake_result (6, 4, 4) };
+  char *dir = g_dir_make_tmp ("iodine-sheet-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "sheet.png", NULL);
+  GError *error = NULL;
+  g_assert_true (iodine_sheet_write (path, r, 2, 3, &error));
+  g_assert_no_error (error);
+  IodineImage *im = iodine_image_load (path, &error);
+  g_assert_no_error (error);
+  int cols = 3 + 4;
+  g_assert_cmpint (im->width, ==, 2 + cols * (7 * 3 + 2));
+  g_assert_cmpint (im->height, ==, 2 + 2 * (6 * 3 + 2));
+  int w, h;
+  iodine_sheet_size (r, 2, 3, &w, &h);
+  g_assert_cmpint (w, ==, im->width);
+  g_assert_cmpint (h, ==, im->height);
+  /* The gap is white, the input cell holds the input, zoomed. */
+  check_px (im, 0, 0, 1, 1, 1, EXACT);
+  const float *in = r[0]->image + (1 * 7 + 2) * 3;
+  check_px (im, 2 + 2 * 3 + 1, 2 + 1 * 3 + 2, in[0], in[1], in[2], BYTE / 2);
+  iodine_image_free (im);
+
+  /* Reconstruction Σ m_k μ_k. */
+  float *rec = g_new (float, 5 * 7 * 3);
+  iodine_result_reconstruction (r[0], rec);
+  size_t n = 35;
+  for (size_t i = 0; i < n; i++)
+    for (int c = 0; c < 3; c++)
+      {
+        double want = 0;
+        for (int k = 0; k < 3; k++)
+          want += r[0]->masks[k * n + i] * r[0]->means[(k * n + i) * 3 + c];
+        g_assert_cmpfloat (fabs (rec[i * 3 + c] - want), <, 1e-6);
+      }
+  g_free (rec);
+
+  /* Per-slot pictures. */
+  char *slots = g_build_filename (dir, "slots", NULL);
+  g_assert_true (iodine_result_write_pngs (r[0], slots, &error));
+  g_assert_no_error (error);
+  const char *names[] = { "slot-0-mask.png", "slot-2-means.png", "slot-1-object.png", "overview.png" };
+  for (int i = 0; i < 4; i++)
+    {
+      char *p = g_build_filename (slots, names[i], NULL);
+      im = iodine_image_load (p, &error);
+      g_assert_no_error (error);
+      if (i < 3)
+        {
+          g_assert_cmpint (im->width, ==, 7);
+          g_assert_cmpint (im->height, ==, 5);
+        }
+      if (i == 0)
+        {
+          float m = r[0]->masks[0];
+          check_px (im, 0, 0, m, m, m, BYTE / 2);
+        }
+      iodine_image_free (im);
+      g_free (p);
+    }
+  g_assert_false (iodine_result_write_pngs (NULL, slots, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (iodine_sheet_write (path, r, 2, 0, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* Slot colours differ from one another. */
+  for (int a = 0; a < IODINE_MAX_SLOTS; a++)
+    for (int b = 0; b < a; b++)
+      {
+        float ca[3], cb[3];
+        iodine_slot_colour (a, ca);
+        iodine_slot_colour (b, cb);
+        g_assert_true (ca[0] != cb[0] || ca[1] != cb[1] || ca[2] != cb[2]);
+      }
+
+  /* Clean up. */
+  GDir *d = g_dir_open (slots, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      char *p = g_build_filename (slots, name, NULL);
+      g_remove (p);
+      g_free (p);
+    }
+  g_dir_close (d);
+  g_rmdir (slots);
+  g_remove (path);
+  g_rmdir (dir);
+  g_free (slots);
+  g_free (path);
+  g_free (dir);
+  free_fake (r[0]);
+  free_fake (r[1]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -278,5 +418,6 @@ main (int argc, char **argv)
   g_test_add_func ("/image-io/resize", test_resize);
   g_test_add_func ("/image-io/resize-crop", test_resize_crop);
   g_test_add_func ("/image-io/png-write", test_png_write);
+  g_test_add_func ("/image-io/sheet", test_sheet);
   return g_test_run ();
 }
