@@ -56,8 +56,17 @@ typedef struct {
 } IodineDialogSetup;
 
 /* Shows the dialog modally. Returns TRUE if the user pressed OK; values holds
- * the initial values on entry and the chosen ones on return. */
+ * the initial values on entry and the chosen ones on return. A seed of −1
+ * comes back as the seed the preview used, so that the result matches the
+ * preview; the first (default) model comes back as weights "". */
 gboolean iodine_dialog_run (const IodineDialogSetup *setup, IodineDecomposeValues *values);
+
+/* For tests and screenshots: func is called on the main thread whenever a
+ * preview run has finished and no other is pending, with whether it
+ * succeeded and a status message. Process-wide; NULL unsets it. */
+typedef void (*IodineDialogPreviewHook) (GtkWidget *dialog, gboolean success,
+                                         const char *message, gpointer data);
+void iodine_dialog_set_preview_hook (IodineDialogPreviewHook func, gpointer data);
 
 G_END_DECLS
 

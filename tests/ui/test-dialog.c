@@ -1,0 +1,257 @@
+/* Opens the "Decompose into Objects" dialog on a generated picture (a few
+ * coloured shapes), for trying it by hand and for the screenshot test.
+ *
+ *   test-dialog [--model NAME=PATH]... [--random-model] [--ready-file FILE]
+ *               [--quit-after-ms N] [--exit-after-ready-ms N]
+ *
+ * Models: every --model, else $IODINE_TEST_MODEL, else (--random-model or
+ * nothing given) a Tetrominoes model with random weights written to a
+ * temporary file. --ready-file is written ("ok" or "error: …") when the
+ * first preview has finished, and the dialog closes when the file is
+ * removed again, or --exit-after-ready-ms that long after; --quit-after-ms
+ * closes it after N ms in any case (exit 2).
+ * Prints the values on OK. */
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iodine-config.h"
+#include "iodine-dialog.h"
+#include "iodine.h"
+
+static char *ready_file;
+static int exit_after_ready_ms = -1;
+static gboolean timed_out;
+static gboolean ready_seen;
+
+static void
+shape_image (float *rgb, int w, int h)
+{
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        float *p = rgb + ((size_t) y * w + x) * 3;
+        float fx = (float) x / w, fy = (float) y / h;
+        /* dark background with a faint gradient */
+        p[0] = 0.08f + 0.05f * fy;
+        p[1] = 0.08f + 0.05f * fy;
+        p[2] = 0.10f + 0.08f * fy;
+        /* red disc */
+        if (hypotf (fx - 0.30f, fy - 0.35f) < 0.17f)
+          {
+            p[0] = 0.90f; p[1] = 0.20f; p[2] = 0.15f;
+          }
+        /* green square */
+        if (fx > 0.58f && fx < 0.86f && fy > 0.15f && fy < 0.52f)
+          {
+            p[0] = 0.20f; p[1] = 0.75f; p[2] = 0.30f;
+          }
+        /* blue triangle */
+        if (fy > 0.60f && fy < 0.92f && fabsf (fx - 0.40f) < (fy - 0.60f) * 0.75f)
+          {
+            p[0] = 0.20f; p[1] = 0.35f; p[2] = 0.90f;
+          }
+        /* yellow L tetromino */
+        if ((fx > 0.68f && fx < 0.76f && fy > 0.60f && fy < 0.88f)
+            || (fx > 0.68f && fx < 0.88f && fy > 0.80f && fy < 0.88f))
+          {
+            p[0] = 0.95f; p[1] = 0.85f; p[2] = 0.20f;
+          }
+      }
+}
+
+static char *
+random_model (void)
+{
+  IodineConfig cfg;
+  IodineModel *model;
+  GError *error = NULL;
+  char *path;
+  int fd = g_file_open_tmp ("iodine-test-XXXXXX.safetensors", &path, &error);
+
+  if (fd < 0)
+    {
+      g_printerr ("test-dialog: %s\n", error->message);
+      return NULL;
+    }
+  close (fd);
+  if (!iodine_config_preset ("tetrominoes", &cfg, &error)
+      || !(model = iodine_model_new_random (&cfg, 1, &error)))
+    {
+      g_printerr ("test-dialog: cannot make a random model: %s\n", error->message);
+      g_free (path);
+      return NULL;
+    }
+  iodine_model_set_metadata (model, "dataset", "random weights");
+  if (!iodine_model_save (model, path, NULL, &error))
+    {
+      g_printerr ("test-dialog: %s\n", error->message);
+      iodine_model_free (model);
+      g_free (path);
+      return NULL;
+    }
+  iodine_model_free (model);
+  return path;
+}
+
+static gboolean
+close_dialog (gpointer data)
+{
+  GtkWidget *dialog = data;
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  g_object_unref (dialog);
+  return G_SOURCE_REMOVE;
+}
+
+/* The screenshot script removes the ready file once it has its picture. */
+static gboolean
+watch_ready_file (gpointer data)
+{
+  if (g_file_test (ready_file, G_FILE_TEST_EXISTS))
+    return G_SOURCE_CONTINUE;
+  close_dialog (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+quit_timeout (gpointer data)
+{
+  (void) data;
+  GList *toplevels = gtk_window_list_toplevels ();
+  timed_out = TRUE;
+  g_printerr ("test-dialog: timed out\n");
+  for (GList *l = toplevels; l; l = l->next)
+    if (GTK_IS_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      gtk_dialog_response (GTK_DIALOG (l->data), GTK_RESPONSE_CANCEL);
+  g_list_free (toplevels);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+preview_ready (GtkWidget *dialog, gboolean success, const char *message, gpointer data)
+{
+  (void) data;
+  g_print ("preview: %s: %s\n", success ? "ok" : "error", message);
+  if (ready_seen)
+    return;
+  ready_seen = TRUE;
+  if (ready_file)
+    {
+      char *text = g_strdup_printf ("%s: %s\n", success ? "ok" : "error", message);
+      GError *error = NULL;
+      /* Let the dialog draw the result before anyone looks at it */
+      while (gtk_events_pending ())
+        gtk_main_iteration ();
+      if (!g_file_set_contents (ready_file, text, -1, &error))
+        {
+          g_printerr ("test-dialog: %s\n", error->message);
+          g_error_free (error);
+        }
+      g_free (text);
+    }
+  if (exit_after_ready_ms >= 0)
+    g_timeout_add (exit_after_ready_ms, close_dialog, g_object_ref (dialog));
+  else if (ready_file)
+    g_timeout_add (100, watch_ready_file, g_object_ref (dialog));
+}
+
+int
+main (int argc, char **argv)
+{
+  char **model_args = NULL;
+  gboolean use_random = FALSE;
+  int quit_after_ms = -1;
+  GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_STRING_ARRAY, &model_args, "A model to offer", "NAME=PATH" },
+    { "random-model", 0, 0, G_OPTION_ARG_NONE, &use_random, "Offer a model with random weights", NULL },
+    { "ready-file", 0, 0, G_OPTION_ARG_FILENAME, &ready_file, "Written when the preview is ready", "FILE" },
+    { "exit-after-ready-ms", 0, 0, G_OPTION_ARG_INT, &exit_after_ready_ms, "Close the dialog N ms after the preview", "N" },
+    { "quit-after-ms", 0, 0, G_OPTION_ARG_INT, &quit_after_ms, "Close the dialog after N ms in any case", "N" },
+    { NULL, 0, 0, 0, NULL, NULL, NULL },
+  };
+  GError *error = NULL;
+  GArray *models = g_array_new (FALSE, TRUE, sizeof (IodineModelChoice));
+  char *random_path = NULL;
+  IodineDialogSetup setup = { 0 };
+  IodineDecomposeValues values;
+  const char *localedir = g_getenv ("IODINE_LOCALEDIR");
+  int w = 320, h = 240;
+  float *rgb;
+  gboolean ok;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : IODINE_LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+
+  if (!gtk_init_with_args (&argc, &argv, "- show the IODINE dialog", entries, NULL, &error))
+    {
+      g_printerr ("test-dialog: %s\n", error ? error->message : "cannot open a display");
+      return 77;
+    }
+
+  for (char **m = model_args; m && *m; m++)
+    {
+      IodineModelChoice c;
+      char *eq = strchr (*m, '=');
+      if (eq)
+        {
+          *eq = '\0';
+          c.name = *m;
+          c.path = eq + 1;
+        }
+      else
+        {
+          c.name = g_path_get_basename (*m);
+          c.path = *m;
+        }
+      g_array_append_val (models, c);
+    }
+  if (models->len == 0 && g_getenv ("IODINE_TEST_MODEL") && !use_random)
+    {
+      IodineModelChoice c = { "Test model", g_getenv ("IODINE_TEST_MODEL") };
+      g_array_append_val (models, c);
+    }
+  if (models->len == 0 || use_random)
+    {
+      random_path = random_model ();
+      if (!random_path)
+        return 1;
+      IodineModelChoice c = { "Tetrominoes (random weights)", random_path };
+      g_array_append_val (models, c);
+    }
+
+  rgb = g_new (float, (size_t) w * h * 3);
+  shape_image (rgb, w, h);
+  setup.preview_rgb = rgb;
+  setup.preview_width = w;
+  setup.preview_height = h;
+  setup.models = (const IodineModelChoice *) models->data;
+  setup.n_models = (int) models->len;
+
+  iodine_decompose_values_init (&values);
+  values.seed = 42;
+  iodine_dialog_set_preview_hook (preview_ready, NULL);
+  if (quit_after_ms >= 0)
+    g_timeout_add (quit_after_ms, quit_timeout, NULL);
+
+  ok = iodine_dialog_run (&setup, &values);
+  if (ok)
+    g_print ("slots=%d iterations=%d seed=%" G_GINT64_FORMAT " deterministic=%d weights=%s content=%d\n",
+             values.slots, values.iterations, values.seed, values.deterministic,
+             values.weights, (int) values.content);
+  else
+    g_print ("cancelled\n");
+
+  if (random_path)
+    {
+      g_unlink (random_path);
+      g_free (random_path);
+    }
+  g_free (rgb);
+  g_array_free (models, TRUE);
+  return timed_out ? 2 : 0;
+}
