@@ -687,7 +687,7 @@ check_views (const IodineTensorView *tensors, size_t n, GHashTable *metadata,
   for (size_t i = 0; i < n && ok; i++)
     {
       const IodineTensorView *v = &tensors[i];
-      size_t numel;
+      size_t numel = 0;
       ok = FALSE;
       if (!v->name || !g_utf8_validate (v->name, -1, NULL) || strcmp (v->name, METADATA_KEY) == 0)
         set_error (error, IODINE_ERROR_INVALID, path, "tensor %zu has no valid name", i);
@@ -762,7 +762,7 @@ build_header (const IodineTensorView *tensors, size_t n, GHashTable *metadata, g
   for (size_t i = 0; i < n; i++)
     {
       const IodineTensorView *v = &tensors[i];
-      size_t numel;
+      size_t numel = 0;
       shape_numel (v->shape, v->ndim, &numel);
       guint64 bytes = (guint64) numel * sizeof (float);
       json_builder_set_member_name (b, v->name);
@@ -828,7 +828,7 @@ iodine_tensor_file_write (const char *path, const IodineTensorView *tensors,
   int e = write_all (fd, header, 8 + n);
   for (size_t i = 0; i < n_tensors && !e; i++)
     {
-      size_t numel;
+      size_t numel = 0;
       shape_numel (tensors[i].shape, tensors[i].ndim, &numel);
       if (numel)
         e = write_all (fd, tensors[i].data, numel * sizeof (float));
