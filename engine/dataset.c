@@ -122,24 +122,28 @@ iodine_dataset_free (IodineDataset *ds)
 int
 iodine_dataset_height (const IodineDataset *ds)
 {
+  g_return_val_if_fail (ds != NULL, 0);
   return ds->height;
 }
 
 int
 iodine_dataset_width (const IodineDataset *ds)
 {
+  g_return_val_if_fail (ds != NULL, 0);
   return ds->width;
 }
 
 gboolean
 iodine_dataset_has_labels (const IodineDataset *ds)
 {
+  g_return_val_if_fail (ds != NULL, FALSE);
   return ds->kind != KIND_IMAGES;
 }
 
 int
 iodine_dataset_max_objects (const IodineDataset *ds)
 {
+  g_return_val_if_fail (ds != NULL, 0);
   switch (ds->kind)
     {
     case KIND_TETROMINOES:
@@ -157,6 +161,13 @@ gboolean
 iodine_dataset_get (IodineDataset *ds, uint64_t index, float *image, uint8_t *labels,
                     GError **error)
 {
+  if (ds == NULL || image == NULL)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "dataset: no %s to read sample %" G_GUINT64_FORMAT " into",
+                   ds == NULL ? "dataset" : "image buffer", index);
+      return FALSE;
+    }
   if (ds->kind == KIND_IMAGES)
     return iodine_image_folder_get (ds->folder, index, image, error);
 

@@ -24,7 +24,8 @@ void iodine_dataset_free (IodineDataset *ds);
 int iodine_dataset_height (const IodineDataset *ds);
 int iodine_dataset_width (const IodineDataset *ds);
 gboolean iodine_dataset_has_labels (const IodineDataset *ds);
-/* Largest number of objects + background in one scene (for choosing K). */
+/* Largest number of objects + background in one scene (for choosing K);
+ * 0 for images:DIR, which has no ground truth. */
 int iodine_dataset_max_objects (const IodineDataset *ds);
 /* Native size of a dataset name, FALSE if the name is unknown. */
 gboolean iodine_dataset_native_size (const char *spec, int *height, int *width);

@@ -15,6 +15,9 @@
 #include <math.h>
 #include <string.h>
 
+/* 64 Mpixels: 768 MB as floats. */
+#define IODINE_IMAGE_MAX_PIXELS (1 << 26)
+
 IodineImage *
 iodine_image_new (int width, int height)
 {
@@ -56,6 +59,18 @@ iodine_image_load (const char *path, GError **error)
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_FORMAT,
                    "%s: the file is empty (0 bytes), not an image", path);
+      return NULL;
+    }
+
+  /* Refuse absurd sizes before decoding: as floats an image takes 12 bytes
+   * a pixel. */
+  int fw = 0, fh = 0;
+  if (gdk_pixbuf_get_file_info (path, &fw, &fh) != NULL
+      && (int64_t) fw * fh > IODINE_IMAGE_MAX_PIXELS)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
+                   "%s: image is %d×%d pixels, more than the %d megapixels allowed",
+                   path, fw, fh, IODINE_IMAGE_MAX_PIXELS >> 20);
       return NULL;
     }
 

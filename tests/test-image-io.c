@@ -110,6 +110,9 @@ test_load_errors (void)
   p = data_path ("one-pixel.png");
   expect_error (p, IODINE_ERROR_INVALID, "2×2");
   g_free (p);
+  p = data_path ("huge.png");
+  expect_error (p, IODINE_ERROR_MEMORY, "10000×9000");
+  g_free (p);
   p = data_path ("no-such-file.png");
   expect_error (p, IODINE_ERROR_IO, "cannot open");
   g_free (p);

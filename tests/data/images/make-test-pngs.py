@@ -35,3 +35,8 @@ png("one-pixel.png", 1, 1, 8, 2, [bytes([1, 2, 3])])
 open("empty.png", "wb").close()
 with open("text.png", "w") as f:
     f.write("this is not a PNG file\n")
+# A 10000x9000 RGB image with only its first row of pixel data: must be
+# refused by its size before anything is decoded.
+with open("huge.png", "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 10000, 9000, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compressobj().compress(bytes(30001)) + b"\0" * 64) + chunk(b"IEND", b""))
