@@ -157,6 +157,13 @@ iodine_dataset_max_objects (const IodineDataset *ds)
     }
 }
 
+int
+iodine_dataset_count (const IodineDataset *ds)
+{
+  g_return_val_if_fail (ds != NULL, 0);
+  return ds->folder ? iodine_image_folder_count (ds->folder) : 0;
+}
+
 gboolean
 iodine_dataset_get (IodineDataset *ds, uint64_t index, float *image, uint8_t *labels,
                     GError **error)

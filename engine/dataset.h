@@ -27,6 +27,9 @@ gboolean iodine_dataset_has_labels (const IodineDataset *ds);
 /* Largest number of objects + background in one scene (for choosing K);
  * 0 for images:DIR, which has no ground truth. */
 int iodine_dataset_max_objects (const IodineDataset *ds);
+/* Number of distinct samples: the files of images:DIR (one epoch), 0 for the
+ * synthetic datasets (every index is a new scene). */
+int iodine_dataset_count (const IodineDataset *ds);
 /* Native size of a dataset name, FALSE if the name is unknown. */
 gboolean iodine_dataset_native_size (const char *spec, int *height, int *width);
 

@@ -89,6 +89,7 @@ test_info (void)
   IodineDataset *ds = open_ok ("tetrominoes", 0, 0, 1);
   g_assert_true (iodine_dataset_has_labels (ds));
   g_assert_cmpint (iodine_dataset_max_objects (ds), ==, 4);
+  g_assert_cmpint (iodine_dataset_count (ds), ==, 0);
   iodine_dataset_free (ds);
   ds = open_ok ("multi-dsprites", 0, 0, 1);
   g_assert_cmpint (iodine_dataset_max_objects (ds), ==, 6);
@@ -412,6 +413,8 @@ test_images (void)
   IodineDataset *ds = open_ok (spec, 6, 10, 99);
   IodineDataset *again = open_ok (spec, 6, 10, 99);
   g_assert_false (iodine_dataset_has_labels (ds));
+  g_assert_cmpint (iodine_dataset_count (ds), ==, n);
+  g_assert_cmpint (iodine_dataset_max_objects (ds), ==, 0);
   g_assert_cmpint (iodine_dataset_height (ds), ==, 6);
   g_assert_cmpint (iodine_dataset_width (ds), ==, 10);
   float image[6 * 10 * 3], other[6 * 10 * 3];
