@@ -86,7 +86,6 @@ random_model (void)
       g_free (path);
       return NULL;
     }
-  iodine_model_set_metadata (model, "dataset", "random weights");
   if (!iodine_model_save (model, path, NULL, &error))
     {
       g_printerr ("test-dialog: %s\n", error->message);
