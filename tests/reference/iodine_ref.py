@@ -465,8 +465,9 @@ def run(model: Iodine, images: torch.Tensor, K: int, T: int, eps: Optional[torch
             coords.unsqueeze(0).expand(N, -1, H, W),
         ], dim=1)
         g_lam_ln = layer_norm(g_lam.reshape(N, 2 * M), norm["grad_lambda"].weight, norm["grad_lambda"].bias)
-        delta, state = model.refine(spatial, g_lam_ln, lam.reshape(N, 2 * M), state)
-        lam = lam + delta.view(B, K, 2 * M)
+        with torch.set_grad_enabled(train):        # inference needs no graph here
+            delta, state = model.refine(spatial, g_lam_ln, lam.reshape(N, 2 * M), state)
+            lam = lam + delta.view(B, K, 2 * M)
 
     out.update(loss=torch.stack(losses), nll=torch.stack(nlls), kl=torch.stack(kls))
     if keep_masks:

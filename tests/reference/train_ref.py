@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+"""Minimal trainer of the PyTorch reference (spec §1, §4); writes spec §5 weights.
+
+    /usr/bin/python3 tests/reference/train_ref.py --config tetrominoes --steps 1000 \\
+        --out runs/tetro.safetensors [--data images.npy] [--device cuda] [--resume]
+
+Data: --data FILE.npy ([N, H, W, 3], uint8 0..255 or float 0..1), or, without
+it, a built-in Tetrominoes generator (35×35, three of the 19 fixed
+tetrominoes in flat colours on black; simpler than DeepMind's data set).
+Optimiser: Adam (β1 0.95, β2 0.999, ε 1e-8), global gradient-norm clipping at
+5.0, noise ε ~ N(0, I) every step. Stops on a non-finite loss, keeping the last
+good checkpoint. The checkpoint is one safetensors file: the spec's weights
+plus adam.m.<name>, adam.v.<name> and metadata (train_steps, adam_step, ...);
+--resume continues from it.
+"""
+
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import iodine_ref as ir  # noqa: E402
+
+DEFAULT_BATCH = {"tetrominoes": 32, "multi-dsprites": 16, "clevr": 32}
+
+
+# ------------------------------------------------------------ data
+
+def _fixed_tetrominoes():
+    """The 19 fixed tetrominoes (rotations of the 7 free ones), as cell sets."""
+    free = [[(0, 0), (0, 1), (0, 2), (0, 3)], [(0, 0), (0, 1), (1, 0), (1, 1)],
+            [(0, 0), (0, 1), (0, 2), (1, 1)], [(0, 1), (0, 2), (1, 0), (1, 1)],
+            [(0, 0), (0, 1), (1, 1), (1, 2)], [(0, 0), (1, 0), (2, 0), (2, 1)],
+            [(0, 1), (1, 1), (2, 1), (2, 0)]]
+    shapes = set()
+    for cells in free:
+        for _ in range(4):
+            cells = [(c, -r) for r, c in cells]
+            r0 = min(r for r, _ in cells)
+            c0 = min(c for _, c in cells)
+            shapes.add(tuple(sorted((r - r0, c - c0) for r, c in cells)))
+    return sorted(shapes)
+
+
+SHAPES = _fixed_tetrominoes()
+COLOURS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], np.float32)
+
+
+def tetrominoes_batch(rng: np.random.Generator, n: int, size: int = 35, block: int = 5,
+                      objects: int = 3) -> np.ndarray:
+    """[n, size, size, 3] float32: non-overlapping tetrominoes on black."""
+    out = np.zeros((n, size, size, 3), np.float32)
+    for i in range(n):
+        occupied = np.zeros((size, size), bool)
+        placed = 0
+        for _ in range(100):
+            if placed == objects:
+                break
+            cells = SHAPES[rng.integers(len(SHAPES))]
+            h = (max(r for r, _ in cells) + 1) * block
+            w = (max(c for _, c in cells) + 1) * block
+            r0 = rng.integers(0, size - h + 1)
+            c0 = rng.integers(0, size - w + 1)
+            m = np.zeros((size, size), bool)
+            for r, c in cells:
+                m[r0 + r * block:r0 + (r + 1) * block, c0 + c * block:c0 + (c + 1) * block] = True
+            if (m & occupied).any():
+                continue
+            occupied |= m
+            out[i][m] = COLOURS[rng.integers(len(COLOURS))]
+            placed += 1
+    return out
+
+
+class NpyData:
+    def __init__(self, path: str):
+        a = np.load(path, mmap_mode="r")
+        if a.ndim != 4 or a.shape[-1] != 3:
+            raise ValueError(f"{path}: expected [N, H, W, 3], got {a.shape}")
+        self.a = a
+
+    def batch(self, rng, n):
+        idx = np.sort(rng.choice(self.a.shape[0], n, replace=False))
+        x = np.asarray(self.a[idx])
+        return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+# ------------------------------------------------------------ checkpoints
+
+def save_checkpoint(path, model, opt, step, extra_md):
+    tensors = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
+    adam_step = 0
+    for name, p in model.named_parameters():
+        st = opt.state.get(p, {})
+        if "exp_avg" in st:
+            tensors["adam.m." + name] = st["exp_avg"].float().cpu()
+            tensors["adam.v." + name] = st["exp_avg_sq"].float().cpu()
+            adam_step = int(st["step"])
+    md = ir.config_metadata(model.cfg)
+    md.update(extra_md)
+    md.update({"train_steps": str(step), "adam_step": str(adam_step)})
+    tmp = path + ".tmp"
+    ir.save_safetensors(tmp, tensors, md)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, device):
+    tensors, md = ir.load_safetensors(path)
+    model = ir.load_weights(path).to(device)
+    return model, tensors, md
+
+
+# ------------------------------------------------------------ main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="tetrominoes")
+    ap.add_argument("--data", help="images .npy [N, H, W, 3]; default: built-in Tetrominoes generator")
+    ap.add_argument("--steps", type=int, default=100, help="total steps (a resumed run stops here too)")
+    ap.add_argument("--batch", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--clip", type=float, default=5.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--out", required=True, help="checkpoint / weights .safetensors")
+    ap.add_argument("--resume", action="store_true", help="continue from --out")
+    ap.add_argument("--save-every", type=int, default=500)
+    ap.add_argument("--log", help="CSV of step, loss, nll_T, kl_T, grad_norm, seconds")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+
+    start = 0
+    if args.resume and os.path.exists(args.out):
+        model, tensors, md = load_checkpoint(args.out, dev)
+        start = int(md.get("train_steps", "0"))
+        cfg = model.cfg
+    else:
+        cfg = ir.preset(args.config)
+        torch.manual_seed(args.seed)
+        model = ir.reference_init_(ir.Iodine(cfg), seed=args.seed).to(dev)
+        tensors = {}
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.95, 0.999), eps=1e-8)
+    if "adam.m.init.lambda" in tensors:
+        adam_step = int(md.get("adam_step", start))
+        for name, p in model.named_parameters():
+            opt.state[p] = {"step": torch.tensor(float(adam_step)),
+                            "exp_avg": torch.from_numpy(tensors["adam.m." + name]).to(dev),
+                            "exp_avg_sq": torch.from_numpy(tensors["adam.v." + name]).to(dev)}
+
+    K, T, M = cfg.slots, cfg.iterations, cfg.latent
+    B = args.batch or DEFAULT_BATCH.get(args.config, 16)
+    data = NpyData(args.data) if args.data else None
+    if data is None and (cfg.height, cfg.width) != (35, 35):
+        sys.exit("the built-in generator makes 35×35 Tetrominoes; give --data for this configuration")
+    # a different stream per resumed segment, reproducible from (seed, start)
+    rng = np.random.default_rng([args.seed, start])
+    gen = torch.Generator(device=dev).manual_seed(args.seed * 1_000_003 + start)
+    provenance = {"dataset": args.data or "tetrominoes-generator (train_ref.py)", "train_seed": str(args.seed),
+                  "trainer": "tests/reference/train_ref.py", "lr": repr(args.lr), "batch": str(B),
+                  "init": "reference"}
+    log = None
+    if args.log:
+        new = not os.path.exists(args.log)
+        log = open(args.log, "a", newline="")
+        w = csv.writer(log)
+        if new:
+            w.writerow(["step", "loss", "nll_T", "kl_T", "grad_norm", "seconds"])
+    t0 = time.time()
+    step = start
+    while step < args.steps:
+        x = data.batch(rng, B) if data else tetrominoes_batch(rng, B)
+        x = torch.from_numpy(x).to(dev)
+        eps = torch.randn(T + 1, B, K, M, generator=gen, device=dev)
+        opt.zero_grad(set_to_none=True)
+        r = ir.run(model, x, K, T, eps, train=True)
+        w_t = torch.arange(T + 1, dtype=x.dtype, device=dev) / T
+        loss = (w_t * r["loss"].mean(dim=1)).sum()
+        if not torch.isfinite(loss):
+            print(f"step {step}: non-finite loss; stopping (last checkpoint kept)", file=sys.stderr)
+            sys.exit(1)
+        loss.backward()
+        gnorm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip))
+        if not math.isfinite(gnorm):
+            print(f"step {step}: non-finite gradient; stopping", file=sys.stderr)
+            sys.exit(1)
+        opt.step()
+        step += 1
+        nll_T, kl_T = float(r["nll"][-1].mean()), float(r["kl"][-1].mean())
+        if log:
+            csv.writer(log).writerow([step, f"{float(loss):.3f}", f"{nll_T:.3f}", f"{kl_T:.3f}",
+                                      f"{gnorm:.4f}", f"{time.time() - t0:.1f}"])
+            log.flush()
+        if step % 10 == 0 or step == args.steps:
+            print(f"step {step} loss {float(loss):.2f} nll_T {nll_T:.2f} kl_T {kl_T:.2f} "
+                  f"|g| {gnorm:.2f} ({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
+        if step % args.save_every == 0 or step == args.steps:
+            save_checkpoint(args.out, model, opt, step, provenance)
+    if log:
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
