@@ -7,6 +7,7 @@
  * a new one after a short pause, so that dragging a slider computes once.
  * Models are loaded on the worker, once per path, and kept for the life of
  * the dialog. */
+#define G_LOG_DOMAIN "iodine-dialog"
 #include "iodine-dialog.h"
 
 #include <glib/gi18n-lib.h>
@@ -622,6 +623,7 @@ job_done_idle (gpointer data)
   g_thread_join (d->thread);
   d->thread = NULL;
   d->running = NULL;
+  g_debug ("preview run %s", cancelled ? "cancelled" : "finished");
 
   current = g_strcmp0 (job->path, model_path_for_id (d, d->combo_id)) == 0;
   if (current)
@@ -1065,7 +1067,7 @@ grid_label (GtkGrid *grid, int row, const char *mnemonic, GtkWidget *target)
 
 /* A GIMP-style scale entry: label, slider, spin button on one adjustment. */
 static GtkAdjustment *
-scale_entry (Dialog *d, GtkGrid *grid, int row, const char *mnemonic, double lower,
+scale_entry (Dialog *d, GtkGrid *grid, int row, const char *name, const char *mnemonic, double lower,
              double upper, const char *tooltip, GtkWidget **spin_out)
 {
   GtkAdjustment *adj = gtk_adjustment_new (lower, lower, upper, 1, 1, 0);
@@ -1081,6 +1083,7 @@ scale_entry (Dialog *d, GtkGrid *grid, int row, const char *mnemonic, double low
   gtk_entry_set_activates_default (GTK_ENTRY (spin), TRUE);
   gtk_entry_set_width_chars (GTK_ENTRY (spin), 3);
   label = grid_label (grid, row, mnemonic, spin);
+  gtk_widget_set_name (spin, name);
   gtk_grid_attach (grid, scale, 1, row, 1, 1);
   gtk_grid_attach (grid, spin, 2, row, 1, 1);
   gtk_widget_set_tooltip_text (label, tooltip);
@@ -1120,12 +1123,14 @@ build_preview_column (Dialog *d)
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   d->preview_toggle = gtk_check_button_new_with_mnemonic (_("Pre_view"));
+  gtk_widget_set_name (d->preview_toggle, "iodine-preview");
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (d->preview_toggle), TRUE);
   gtk_widget_set_tooltip_text (d->preview_toggle,
     _("Compute a preview of the decomposition whenever a value changes"));
   g_signal_connect (d->preview_toggle, "toggled", G_CALLBACK (preview_toggled), d);
   gtk_box_pack_start (GTK_BOX (row), d->preview_toggle, FALSE, FALSE, 0);
   d->resample_button = gtk_button_new_with_mnemonic (_("Resa_mple"));
+  gtk_widget_set_name (d->resample_button, "iodine-resample");
   gtk_button_set_image (GTK_BUTTON (d->resample_button),
                         gtk_image_new_from_icon_name ("view-refresh", GTK_ICON_SIZE_BUTTON));
   gtk_button_set_always_show_image (GTK_BUTTON (d->resample_button), TRUE);
@@ -1188,6 +1193,7 @@ build_settings_column (Dialog *d)
   gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
   gtk_grid_set_column_spacing (GTK_GRID (grid), 6);
   d->model_combo = gtk_combo_box_text_new ();
+  gtk_widget_set_name (d->model_combo, "iodine-model");
   for (int i = 0; i < d->n_choices; i++)
     {
       g_snprintf (id, sizeof id, "model:%d", i);
@@ -1214,6 +1220,7 @@ build_settings_column (Dialog *d)
   gtk_grid_attach (GTK_GRID (grid), d->model_info, 1, 1, 1, 1);
 
   d->model_error_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_name (d->model_error_box, "iodine-model-error");
   icon = gtk_image_new_from_icon_name ("dialog-error", GTK_ICON_SIZE_BUTTON);
   gtk_widget_set_valign (icon, GTK_ALIGN_START);
   gtk_box_pack_start (GTK_BOX (d->model_error_box), icon, FALSE, FALSE, 0);
@@ -1237,15 +1244,16 @@ build_settings_column (Dialog *d)
   grid = gtk_grid_new ();
   gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
   gtk_grid_set_column_spacing (GTK_GRID (grid), 6);
-  d->slots_adj = scale_entry (d, GTK_GRID (grid), 0, _("_Slots:"), IODINE_SLOTS_MIN, IODINE_SLOTS_MAX,
+  d->slots_adj = scale_entry (d, GTK_GRID (grid), 0, "iodine-slots", _("_Slots:"), IODINE_SLOTS_MIN, IODINE_SLOTS_MAX,
     _("How many objects, the background included, to split the image into: one layer each"),
     &d->slots_spin);
-  d->iterations_adj = scale_entry (d, GTK_GRID (grid), 1, _("_Iterations:"),
+  d->iterations_adj = scale_entry (d, GTK_GRID (grid), 1, "iodine-iterations", _("_Iterations:"),
     IODINE_ITERATIONS_MIN, IODINE_ITERATIONS_MAX,
     _("How many times the network refines its decomposition; the loss curve shows how it converges"),
     NULL);
 
   d->deterministic_check = gtk_check_button_new_with_mnemonic (_("_Deterministic"));
+  gtk_widget_set_name (d->deterministic_check, "iodine-deterministic");
   gtk_widget_set_tooltip_text (d->deterministic_check,
     _("Take the most likely decomposition instead of sampling one: the same settings "
       "always give the same result, and the seed is not used"));
@@ -1254,6 +1262,7 @@ build_settings_column (Dialog *d)
 
   d->seed_adj = gtk_adjustment_new (0, 0, SEED_MAX, 1, 100, 0);
   d->seed_spin = gtk_spin_button_new (d->seed_adj, 1, 0);
+  gtk_widget_set_name (d->seed_spin, "iodine-seed");
   gtk_spin_button_set_numeric (GTK_SPIN_BUTTON (d->seed_spin), TRUE);
   gtk_entry_set_activates_default (GTK_ENTRY (d->seed_spin), TRUE);
   gtk_entry_set_width_chars (GTK_ENTRY (d->seed_spin), 10);
@@ -1323,6 +1332,7 @@ build_dialog (Dialog *d)
               _("Close without decomposing"));
   d->ok_button = add_button (GTK_DIALOG (d->dialog), _("_OK"), GTK_RESPONSE_OK,
                              _("Decompose the image into one layer per object"));
+  gtk_widget_set_name (d->ok_button, "iodine-ok");
   gtk_dialog_set_default_response (GTK_DIALOG (d->dialog), GTK_RESPONSE_OK);
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   gtk_dialog_set_alternative_button_order (GTK_DIALOG (d->dialog), GTK_RESPONSE_OK,

@@ -67,6 +67,9 @@ gboolean iodine_dialog_run (const IodineDialogSetup *setup, IodineDecomposeValue
 typedef void (*IodineDialogPreviewHook) (GtkWidget *dialog, gboolean success,
                                          const char *message, gpointer data);
 void iodine_dialog_set_preview_hook (IodineDialogPreviewHook func, gpointer data);
+/* The widgets a test may look up by name (gtk_widget_get_name): iodine-model,
+ * iodine-model-error, iodine-slots, iodine-iterations, iodine-seed,
+ * iodine-deterministic, iodine-preview, iodine-resample, iodine-ok. */
 
 G_END_DECLS
 

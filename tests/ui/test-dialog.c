@@ -2,20 +2,23 @@
  * coloured shapes), for trying it by hand and for the screenshot test.
  *
  *   test-dialog [--model NAME=PATH]... [--random-model] [--ready-file FILE]
- *               [--quit-after-ms N] [--exit-after-ready-ms N]
+ *               [--quit-after-ms N] [--exit-after-ready-ms N] [--exercise]
  *
  * Models: every --model, else $IODINE_TEST_MODEL, else (--random-model or
  * nothing given) a Tetrominoes model with random weights written to a
  * temporary file. --ready-file is written ("ok" or "error: …") when the
  * first preview has finished, and the dialog closes when the file is
  * removed again, or --exit-after-ready-ms that long after; --quit-after-ms
- * closes it after N ms in any case (exit 2).
+ * closes it after N ms in any case (exit 2). --exercise drives the dialog
+ * through its features (coalesced changes, resample, cancel, a broken model,
+ * deterministic, OK) and exits 1 if a check fails.
  * Prints the values on OK. */
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -130,11 +133,122 @@ quit_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* --exercise: drives the dialog through its features, one step per
+ * finished preview, checking what it shows. */
+static gboolean exercise;
+static int exercise_step;
+static int exercise_failures;
+
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond))                                                           \
+      {                                                                    \
+        g_printerr ("exercise step %d: check failed: %s\n", exercise_step, #cond); \
+        exercise_failures++;                                               \
+      }                                                                    \
+  } while (0)
+
+static void
+find_named (GtkWidget *widget, gpointer data)
+{
+  gpointer *args = data;
+  if (args[1])
+    return;
+  if (g_strcmp0 (gtk_widget_get_name (widget), args[0]) == 0)
+    args[1] = widget;
+  else if (GTK_IS_CONTAINER (widget))
+    gtk_container_forall (GTK_CONTAINER (widget), find_named, args);
+}
+
+static GtkWidget *
+named (GtkWidget *dialog, const char *name)
+{
+  gpointer args[2] = { (gpointer) name, NULL };
+  find_named (dialog, args);
+  if (!args[1])
+    {
+      g_printerr ("exercise: no widget named %s\n", name);
+      exit (1);
+    }
+  return args[1];
+}
+
+static GtkAdjustment *
+spin_adjustment (GtkWidget *dialog, const char *name)
+{
+  return gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (named (dialog, name)));
+}
+
+static gboolean
+change_iterations (gpointer data)
+{
+  gtk_adjustment_set_value (spin_adjustment (data, "iodine-iterations"), 8);
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+exercise_next (gpointer data)
+{
+  GtkWidget *dialog = data;
+  GtkWidget *ok = named (dialog, "iodine-ok");
+  GtkWidget *error_box = named (dialog, "iodine-model-error");
+  GtkWidget *det = named (dialog, "iodine-deterministic");
+  GtkWidget *model = named (dialog, "iodine-model");
+  double seed;
+
+  switch (exercise_step)
+    {
+    case 0:
+      /* Two changes in a row compute once, with both */
+      CHECK (gtk_widget_get_sensitive (ok));
+      gtk_adjustment_set_value (spin_adjustment (dialog, "iodine-slots"), 6);
+      gtk_adjustment_set_value (spin_adjustment (dialog, "iodine-iterations"), 7);
+      break;
+    case 1:
+      /* Resample: a new seed, sampling on; a change while it runs cancels it */
+      seed = gtk_adjustment_get_value (spin_adjustment (dialog, "iodine-seed"));
+      gtk_button_clicked (GTK_BUTTON (named (dialog, "iodine-resample")));
+      CHECK (!gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (det)));
+      CHECK (gtk_adjustment_get_value (spin_adjustment (dialog, "iodine-seed")) != seed);
+      g_timeout_add (250, change_iterations, g_object_ref (dialog));
+      break;
+    case 2:
+      /* A model that cannot be loaded: message shown, OK insensitive */
+      gtk_combo_box_set_active_id (GTK_COMBO_BOX (model), "model:1");
+      break;
+    case 3:
+      CHECK (!gtk_widget_get_sensitive (ok));
+      CHECK (gtk_widget_get_visible (error_box));
+      gtk_combo_box_set_active_id (GTK_COMBO_BOX (model), "model:0");
+      break;
+    case 4:
+      CHECK (gtk_widget_get_sensitive (ok));
+      CHECK (!gtk_widget_get_visible (error_box));
+      gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (det), TRUE);
+      CHECK (!gtk_widget_get_sensitive (named (dialog, "iodine-seed")));
+      break;
+    default:
+      gtk_button_clicked (GTK_BUTTON (ok));
+      break;
+    }
+  exercise_step++;
+  g_object_unref (dialog);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 preview_ready (GtkWidget *dialog, gboolean success, const char *message, gpointer data)
 {
   (void) data;
   g_print ("preview: %s: %s\n", success ? "ok" : "error", message);
+  if (exercise)
+    {
+      /* Only step 3 expects the broken model's error */
+      CHECK (success == (exercise_step != 3));
+      g_idle_add (exercise_next, g_object_ref (dialog));
+      return;
+    }
   if (ready_seen)
     return;
   ready_seen = TRUE;
@@ -170,6 +284,7 @@ main (int argc, char **argv)
     { "ready-file", 0, 0, G_OPTION_ARG_FILENAME, &ready_file, "Written when the preview is ready", "FILE" },
     { "exit-after-ready-ms", 0, 0, G_OPTION_ARG_INT, &exit_after_ready_ms, "Close the dialog N ms after the preview", "N" },
     { "quit-after-ms", 0, 0, G_OPTION_ARG_INT, &quit_after_ms, "Close the dialog after N ms in any case", "N" },
+    { "exercise", 0, 0, G_OPTION_ARG_NONE, &exercise, "Drive the dialog through its features and check them", NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   GError *error = NULL;
@@ -223,6 +338,12 @@ main (int argc, char **argv)
       g_array_append_val (models, c);
     }
 
+  if (exercise)
+    {
+      IodineModelChoice c = { "Broken", "/nonexistent/broken.safetensors" };
+      g_array_append_val (models, c);
+    }
+
   rgb = g_new (float, (size_t) w * h * 3);
   shape_image (rgb, w, h);
   setup.preview_rgb = rgb;
@@ -245,6 +366,17 @@ main (int argc, char **argv)
   else
     g_print ("cancelled\n");
 
+  if (exercise)
+    {
+      CHECK (ok);
+      CHECK (exercise_step == 6);
+      CHECK (values.slots == 6);
+      CHECK (values.iterations == 8);
+      CHECK (values.deterministic);
+      CHECK (values.weights[0] == '\0');
+      g_print ("exercise: %s\n", exercise_failures ? "FAILED" : "ok");
+    }
+
   if (random_path)
     {
       g_unlink (random_path);
@@ -252,5 +384,5 @@ main (int argc, char **argv)
     }
   g_free (rgb);
   g_array_free (models, TRUE);
-  return timed_out ? 2 : 0;
+  return timed_out ? 2 : exercise_failures ? 1 : 0;
 }
