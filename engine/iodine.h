@@ -86,6 +86,8 @@ const IodineConfig *iodine_model_config (const IodineModel *model);
 const char *iodine_model_metadata (const IodineModel *model, const char *key);
 /* Sets a metadata value kept and written by iodine_model_save(). */
 void iodine_model_set_metadata (IodineModel *model, const char *key, const char *value);
+/* Removes every metadata key that starts with prefix. */
+void iodine_model_remove_metadata_prefix (IodineModel *model, const char *prefix);
 /* Total number of parameters. */
 size_t iodine_model_n_params (const IodineModel *model);
 

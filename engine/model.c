@@ -60,6 +60,19 @@ iodine_model_set_metadata (IodineModel *m, const char *key, const char *value)
   g_hash_table_replace (m->metadata, g_strdup (key), g_strdup (value));
 }
 
+static gboolean
+has_prefix (gpointer key, gpointer value, gpointer prefix)
+{
+  (void) value;
+  return g_str_has_prefix (key, prefix);
+}
+
+void
+iodine_model_remove_metadata_prefix (IodineModel *m, const char *prefix)
+{
+  g_hash_table_foreach_remove (m->metadata, has_prefix, (gpointer) prefix);
+}
+
 size_t
 iodine_model_n_params (const IodineModel *m)
 {

@@ -1,1 +1,377 @@
-/* placeholder: filled in by its owner */
+/* The trainer: steps, Adam, checkpoints that resume exactly. */
+#include "train.h"
+
+#include "adam.h"
+#include "model_private.h"
+#include "net.h"
+#include "tensorfile.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct IodineTrainer {
+  IodineModel *model;
+  IodineTrainOptions opt;
+  float *adam_m, *adam_v, *grads;
+  uint64_t step;
+  IodineRng rng;
+  IodineNet *net;
+};
+
+void
+iodine_train_options_init (IodineTrainOptions *o)
+{
+  memset (o, 0, sizeof *o);
+  o->batch = 32;
+  o->lr = 3e-4;
+  o->beta1 = 0.95;
+  o->beta2 = 0.999;
+  o->adam_eps = 1e-8;
+  o->clip = 5.0;
+}
+
+static gboolean
+validate_options (const IodineTrainOptions *o, GError **error)
+{
+  const char *bad = NULL;
+  if (o->batch < 1 || o->batch > 4096)
+    bad = "batch size must be between 1 and 4096";
+  else if (o->slots < IODINE_MIN_SLOTS || o->slots > IODINE_MAX_SLOTS)
+    bad = "slots must be between 2 and 64";
+  else if (o->iterations < 1 || o->iterations > IODINE_MAX_ITERATIONS)
+    bad = "iterations must be between 1 and 100";
+  else if (!(o->lr > 0.0 && o->lr < 1.0))
+    bad = "learning rate must be in (0, 1)";
+  else if (o->warmup_steps < 0 || o->decay_half_life < 0.0)
+    bad = "warm-up and decay must not be negative";
+  else if (!(o->beta1 >= 0.0 && o->beta1 < 1.0 && o->beta2 >= 0.0 && o->beta2 < 1.0))
+    bad = "Adam betas must be in [0, 1)";
+  else if (!(o->clip > 0.0))
+    bad = "gradient clipping bound must be positive";
+  if (bad)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID, "training options: %s", bad);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static IodineTrainer *
+trainer_alloc (IodineModel *model, const IodineTrainOptions *o)
+{
+  IodineTrainer *tr = g_new0 (IodineTrainer, 1);
+  tr->model = model;
+  tr->opt = *o;
+  size_t n = model->layout.total;
+  tr->adam_m = g_new0 (float, n);
+  tr->adam_v = g_new0 (float, n);
+  tr->grads = g_new0 (float, n);
+  iodine_rng_seed2 (&tr->rng, o->seed, 0x6e6f697365ULL); /* the noise stream */
+  return tr;
+}
+
+IodineTrainer *
+iodine_trainer_new (IodineModel *model, const IodineTrainOptions *options, GError **error)
+{
+  IodineTrainOptions o = *options;
+  if (o.slots == 0)
+    o.slots = model->cfg.slots;
+  if (o.iterations == 0)
+    o.iterations = model->cfg.iterations;
+  if (!validate_options (&o, error))
+    return NULL;
+  return trainer_alloc (model, &o);
+}
+
+void
+iodine_trainer_free (IodineTrainer *tr)
+{
+  if (!tr)
+    return;
+  iodine_net_free (tr->net);
+  iodine_model_free (tr->model);
+  g_free (tr->adam_m);
+  g_free (tr->adam_v);
+  g_free (tr->grads);
+  g_free (tr);
+}
+
+IodineModel *
+iodine_trainer_model (IodineTrainer *tr)
+{
+  return tr->model;
+}
+
+const IodineTrainOptions *
+iodine_trainer_options (const IodineTrainer *tr)
+{
+  return &tr->opt;
+}
+
+uint64_t
+iodine_trainer_step_count (const IodineTrainer *tr)
+{
+  return tr->step;
+}
+
+uint64_t
+iodine_trainer_next_sample (const IodineTrainer *tr)
+{
+  return tr->step * (uint64_t) tr->opt.batch;
+}
+
+size_t
+iodine_trainer_n_floats (const IodineTrainer *tr)
+{
+  return tr->model->layout.total;
+}
+
+static gboolean
+ensure_net (IodineTrainer *tr, GError **error)
+{
+  if (tr->net)
+    return TRUE;
+  const IodineConfig *c = &tr->model->cfg;
+  tr->net = iodine_net_new (c, &tr->model->layout, tr->opt.batch, tr->opt.slots,
+                            tr->opt.iterations, c->height, c->width, TRUE, error);
+  return tr->net != NULL;
+}
+
+gboolean
+iodine_trainer_gradient (IodineTrainer *tr, const float *images, const float *eps, float *grads,
+                         double *loss, GError **error)
+{
+  if (!ensure_net (tr, error))
+    return FALSE;
+  if (!iodine_net_forward (tr->net, tr->model->params, images, eps, eps ? NULL : &tr->rng, NULL,
+                           NULL, NULL, error))
+    return FALSE;
+  memset (grads, 0, sizeof (float) * tr->model->layout.total);
+  iodine_net_backward (tr->net, tr->model->params, grads);
+  if (loss)
+    *loss = iodine_net_train_loss (tr->net);
+  return TRUE;
+}
+
+static double
+learning_rate (const IodineTrainOptions *o, uint64_t step)
+{
+  double lr = o->lr;
+  if (o->warmup_steps > 0 && step < (uint64_t) o->warmup_steps)
+    lr *= (double) step / o->warmup_steps;
+  if (o->decay_half_life > 0.0)
+    lr *= pow (0.5, (double) step / o->decay_half_life);
+  return lr;
+}
+
+gboolean
+iodine_trainer_step (IodineTrainer *tr, const float *images, const float *eps,
+                     IodineStepStats *stats, GError **error)
+{
+  double loss;
+  if (!iodine_trainer_gradient (tr, images, eps, tr->grads, &loss, error))
+    return FALSE;
+  const size_t n = tr->model->layout.total;
+  double norm = grad_global_norm (tr->grads, n);
+  if (!isfinite (norm) || !isfinite (loss))
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_NONFINITE,
+                   "step %" G_GUINT64_FORMAT ": non-finite loss (%g) or gradient norm (%g); "
+                   "parameters left unchanged",
+                   tr->step + 1, loss, norm);
+      return FALSE;
+    }
+  grad_clip (tr->grads, n, tr->opt.clip);
+  tr->step++;
+  double lr = learning_rate (&tr->opt, tr->step);
+  adam_update (tr->model->params, tr->adam_m, tr->adam_v, tr->grads, n, lr, tr->opt.beta1,
+               tr->opt.beta2, tr->opt.adam_eps, tr->step);
+  if (stats)
+    {
+      const IodineNet *net = tr->net;
+      stats->loss = loss;
+      stats->nll = net->nll[net->T];
+      stats->kl = net->kl[net->T];
+      stats->grad_norm = norm;
+      stats->lr = lr;
+    }
+  return TRUE;
+}
+
+/* --- checkpoints --- */
+
+static void
+md_set (GHashTable *md, const char *key, char *value)
+{
+  g_hash_table_replace (md, g_strdup (key), value);
+}
+
+static char *
+fmt_double (double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.17g", v));
+}
+
+gboolean
+iodine_trainer_save_checkpoint (IodineTrainer *tr, const char *path, GHashTable *extra,
+                                GError **error)
+{
+  const ParamLayout *L = &tr->model->layout;
+  const IodineTrainOptions *o = &tr->opt;
+  IodineTensorView *views = g_new0 (IodineTensorView, 3 * L->n);
+  float *file = g_new (float, 3 * L->total);
+  char **names = g_new0 (char *, 2 * L->n + 1);
+  const float *src[3] = { tr->model->params, tr->adam_m, tr->adam_v };
+  for (int part = 0; part < 3; part++)
+    for (int i = 0; i < L->n; i++)
+      {
+        const ParamInfo *p = &L->info[i];
+        IodineTensorView *v = &views[part * L->n + i];
+        if (part == 0)
+          v->name = p->name;
+        else
+          v->name = names[(part - 1) * L->n + i]
+              = g_strconcat (part == 1 ? "adam.m." : "adam.v.", p->name, NULL);
+        v->ndim = p->ndim;
+        memcpy (v->shape, p->shape, sizeof (int64_t) * p->ndim);
+        float *dst = file + part * L->total + p->offset;
+        model_param_to_file (p, dst, src[part] + p->offset);
+        v->data = dst;
+      }
+  GHashTable *md = model_file_metadata (tr->model, extra);
+  md_set (md, "train.step", g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) tr->step));
+  md_set (md, "train.rng",
+          g_strdup_printf ("%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER
+                           "x,%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER "x",
+                           (guint64) tr->rng.s[0], (guint64) tr->rng.s[1],
+                           (guint64) tr->rng.s[2], (guint64) tr->rng.s[3]));
+  md_set (md, "train.batch", g_strdup_printf ("%d", o->batch));
+  md_set (md, "train.slots", g_strdup_printf ("%d", o->slots));
+  md_set (md, "train.iterations", g_strdup_printf ("%d", o->iterations));
+  md_set (md, "train.lr", fmt_double (o->lr));
+  md_set (md, "train.warmup_steps", g_strdup_printf ("%d", o->warmup_steps));
+  md_set (md, "train.decay_half_life", fmt_double (o->decay_half_life));
+  md_set (md, "train.beta1", fmt_double (o->beta1));
+  md_set (md, "train.beta2", fmt_double (o->beta2));
+  md_set (md, "train.adam_eps", fmt_double (o->adam_eps));
+  md_set (md, "train.clip", fmt_double (o->clip));
+  md_set (md, "train.seed", g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) o->seed));
+  md_set (md, "train.dataset", g_strdup (o->dataset));
+  gboolean ok = iodine_tensor_file_write (path, views, 3 * L->n, md, error);
+  g_hash_table_unref (md);
+  g_strfreev (names);
+  g_free (file);
+  g_free (views);
+  return ok;
+}
+
+static gboolean
+md_get (const IodineTensorFile *f, const char *key, const char **out, GError **error)
+{
+  *out = g_hash_table_lookup (f->metadata, key);
+  if (!*out)
+    g_set_error (error, IODINE_ERROR, IODINE_ERROR_MISMATCH,
+                 "%s: not a training checkpoint (metadata “%s” is missing)", f->path, key);
+  return *out != NULL;
+}
+
+static gboolean
+md_double (const IodineTensorFile *f, const char *key, double *out, GError **error)
+{
+  const char *v;
+  if (!md_get (f, key, &v, error))
+    return FALSE;
+  char *end;
+  *out = g_ascii_strtod (v, &end);
+  if (*v == '\0' || *end != '\0')
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MISMATCH,
+                   "%s: metadata “%s” is “%s”, not a number", f->path, key, v);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+md_u64 (const IodineTensorFile *f, const char *key, uint64_t *out, GError **error)
+{
+  const char *v;
+  if (!md_get (f, key, &v, error))
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (v, 10, 0, G_MAXUINT64, (guint64 *) out, NULL))
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MISMATCH,
+                   "%s: metadata “%s” is “%s”, not a count", f->path, key, v);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+IodineTrainer *
+iodine_trainer_resume (const char *path, GError **error)
+{
+  IodineTensorFile *f = iodine_tensor_file_read (path, error);
+  if (!f)
+    return NULL;
+  IodineTrainer *tr = NULL;
+  IodineTrainOptions o;
+  iodine_train_options_init (&o);
+  uint64_t step, batch, slots, iterations, warmup;
+  const char *rng, *dataset;
+  if (!md_u64 (f, "train.step", &step, error) || !md_u64 (f, "train.batch", &batch, error)
+      || !md_u64 (f, "train.slots", &slots, error)
+      || !md_u64 (f, "train.iterations", &iterations, error)
+      || !md_u64 (f, "train.warmup_steps", &warmup, error)
+      || !md_u64 (f, "train.seed", &o.seed, error) || !md_double (f, "train.lr", &o.lr, error)
+      || !md_double (f, "train.decay_half_life", &o.decay_half_life, error)
+      || !md_double (f, "train.beta1", &o.beta1, error)
+      || !md_double (f, "train.beta2", &o.beta2, error)
+      || !md_double (f, "train.adam_eps", &o.adam_eps, error)
+      || !md_double (f, "train.clip", &o.clip, error) || !md_get (f, "train.rng", &rng, error)
+      || !md_get (f, "train.dataset", &dataset, error))
+    goto out;
+  o.batch = (int) MIN (batch, 1u << 20);
+  o.slots = (int) MIN (slots, 1u << 20);
+  o.iterations = (int) MIN (iterations, 1u << 20);
+  o.warmup_steps = (int) MIN (warmup, 1u << 30);
+  g_strlcpy (o.dataset, dataset, sizeof o.dataset);
+  if (!validate_options (&o, error))
+    goto out;
+  IodineModel *model = model_from_tensor_file (f, error);
+  if (!model)
+    goto out;
+  tr = trainer_alloc (model, &o);
+  tr->step = step;
+  if (!model_load_params (f, &model->layout, tr->adam_m, "adam.m.", error)
+      || !model_load_params (f, &model->layout, tr->adam_v, "adam.v.", error))
+    {
+      iodine_trainer_free (tr);
+      tr = NULL;
+      goto out;
+    }
+  char **words = g_strsplit (rng, ",", -1);
+  gboolean rng_ok = g_strv_length (words) == 4;
+  for (int i = 0; rng_ok && i < 4; i++)
+    rng_ok = g_ascii_string_to_unsigned (words[i], 16, 0, G_MAXUINT64,
+                                         (guint64 *) &tr->rng.s[i], NULL);
+  g_strfreev (words);
+  if (!rng_ok)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MISMATCH,
+                   "%s: metadata “train.rng” is not four hexadecimal words", path);
+      iodine_trainer_free (tr);
+      tr = NULL;
+    }
+  /* the stored state of a finished step is the model's metadata no more */
+  if (tr)
+    {
+      const char *keys[] = { "train.step", "train.rng" };
+      for (size_t i = 0; i < G_N_ELEMENTS (keys); i++)
+        g_hash_table_remove (tr->model->metadata, keys[i]);
+    }
+out:
+  iodine_tensor_file_free (f);
+  return tr;
+}

@@ -1,1 +1,459 @@
-int main (void) { return 0; }
+/* iodine-train: trains IODINE weights on generated datasets or a folder of
+ * images, with validation FG-ARI, CSV logs, curves and exact checkpoints. */
+#include "cli-common.h"
+#include "dataset.h"
+#include "evaluate.h"
+#include "iodine.h"
+#include "plot.h"
+#include "sheet.h"
+#include "train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *PROG = "iodine-train";
+static volatile sig_atomic_t stop_signal = 0;
+
+static void
+on_signal (int sig)
+{
+  stop_signal = sig;
+}
+
+typedef struct {
+  char *config, *dataset, *out, *log, *plot, *checkpoint, *resume, *init, *sheet, *size;
+  char *mlp, *coords;
+  gint64 steps, seed;
+  int batch, warmup, validate_every, val_count, checkpoint_every, log_every, threads;
+  double lr, half_life, pixel_scale, clip;
+  int slots, iterations, latent, dec_layers, dec_channels, dec_kernel, ref_layers,
+      ref_channels, ref_kernel, lstm;
+} Args;
+
+static gboolean
+apply_overrides (const Args *a, IodineConfig *c, GError **error)
+{
+#define OVR(field, v) if ((v) > 0) c->field = (v)
+  OVR (slots, a->slots);
+  OVR (iterations, a->iterations);
+  OVR (latent, a->latent);
+  OVR (dec_layers, a->dec_layers);
+  OVR (dec_channels, a->dec_channels);
+  OVR (dec_kernel, a->dec_kernel);
+  OVR (ref_layers, a->ref_layers);
+  OVR (ref_channels, a->ref_channels);
+  OVR (ref_kernel, a->ref_kernel);
+#undef OVR
+  if (a->lstm >= 0)
+    c->lstm_hidden = a->lstm;
+  if (a->pixel_scale > 0.0)
+    c->pixel_scale = (float) a->pixel_scale;
+  if (a->coords)
+    {
+      if (strcmp (a->coords, "cos3") == 0)
+        c->coords = IODINE_COORDS_COS3;
+      else if (strcmp (a->coords, "linear") == 0)
+        c->coords = IODINE_COORDS_LINEAR;
+      else
+        {
+          g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                       "--coords must be cos3 or linear, not “%s”", a->coords);
+          return FALSE;
+        }
+    }
+  if (a->mlp)
+    {
+      char **parts = g_strsplit (a->mlp, ",", -1);
+      int n = (int) g_strv_length (parts);
+      gboolean ok = n >= 1 && n <= IODINE_MAX_MLP;
+      for (int i = 0; ok && i < n; i++)
+        {
+          char *end;
+          long v = strtol (parts[i], &end, 10);
+          ok = end != parts[i] && *end == '\0' && v > 0 && v <= 8192;
+          c->mlp_sizes[i] = (int) v;
+        }
+      g_strfreev (parts);
+      if (!ok)
+        {
+          g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                       "--mlp must be 1 to %d comma-separated sizes, not “%s”", IODINE_MAX_MLP,
+                       a->mlp);
+          return FALSE;
+        }
+      c->mlp_layers = n;
+    }
+  if (a->size && !cli_parse_size (a->size, &c->width, &c->height))
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "--size must be WIDTHxHEIGHT between 2 and 4096, not “%s”", a->size);
+      return FALSE;
+    }
+  return iodine_config_validate (c, error);
+}
+
+static const char *
+default_dataset (const char *config)
+{
+  if (g_strcmp0 (config, "tetrominoes") == 0)
+    return "tetrominoes";
+  if (g_strcmp0 (config, "multi-dsprites") == 0)
+    return "multi-dsprites";
+  return NULL;
+}
+
+static void
+format_duration (char *buf, size_t n, double s)
+{
+  if (!isfinite (s) || s < 0)
+    s = 0;
+  long t = (long) s;
+  g_snprintf (buf, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+}
+
+static void
+set_provenance (IodineModel *m, const IodineTrainer *tr, double fg_ari)
+{
+  const IodineTrainOptions *o = iodine_trainer_options (tr);
+  char buf[64];
+  iodine_model_set_metadata (m, "dataset", o->dataset);
+  g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, (guint64) iodine_trainer_step_count (tr));
+  iodine_model_set_metadata (m, "train_steps", buf);
+  g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, (guint64) o->seed);
+  iodine_model_set_metadata (m, "train_seed", buf);
+  g_snprintf (buf, sizeof buf, "batch %d, lr %g, warm-up %d, half-life %g, K %d, T %d",
+              o->batch, o->lr, o->warmup_steps, o->decay_half_life, o->slots, o->iterations);
+  iodine_model_set_metadata (m, "train_options", buf);
+  if (!isnan (fg_ari))
+    {
+      g_snprintf (buf, sizeof buf, "%.4f", fg_ari);
+      iodine_model_set_metadata (m, "fg_ari", buf);
+    }
+}
+
+static gboolean
+write_checkpoint (IodineTrainer *tr, const char *path, double fg_ari, GError **error)
+{
+  set_provenance (iodine_trainer_model (tr), tr, fg_ari);
+  return iodine_trainer_save_checkpoint (tr, path, NULL, error);
+}
+
+static gboolean
+write_weights (IodineTrainer *tr, const char *path, double fg_ari, GError **error)
+{
+  IodineModel *m = iodine_trainer_model (tr);
+  set_provenance (m, tr, fg_ari);
+  iodine_model_remove_metadata_prefix (m, "train.");
+  return iodine_model_save (m, path, NULL, error);
+}
+
+int
+main (int argc, char **argv)
+{
+  iodine_blas_prefer_fast_kernels (argv);
+  Args a = { 0 };
+  a.steps = 1000;
+  a.batch = 0;
+  a.lr = 0;
+  a.validate_every = 0;
+  a.val_count = 64;
+  a.checkpoint_every = 100;
+  a.log_every = 10;
+  a.lstm = -1;
+  a.seed = 1;
+  a.clip = 5.0;
+  GOptionEntry entries[] = {
+    { "config", 0, 0, G_OPTION_ARG_STRING, &a.config, "Architecture: tetrominoes (default), multi-dsprites or clevr", "NAME" },
+    { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized or images:DIR (default: the config's)", "SPEC" },
+    { "steps", 0, 0, G_OPTION_ARG_INT64, &a.steps, "Train until this step count (total, also when resuming; default 1000)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Batch size (default: the config's, 32 or 16)", "B" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr, "Peak learning rate (default 3e-4)", "X" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT, &a.warmup, "Linear learning-rate warm-up over N steps", "N" },
+    { "lr-half-life", 0, 0, G_OPTION_ARG_DOUBLE, &a.half_life, "Halve the learning rate every N steps (default: constant)", "N" },
+    { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &a.clip, "Global gradient-norm bound (default 5)", "X" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &a.seed, "Seed of initialisation, data and noise (default 1)", "S" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, "Write the trained weights (no optimizer state) here", "FILE" },
+    { "log", 0, 0, G_OPTION_ARG_FILENAME, &a.log, "Append a CSV row every --log-every steps", "FILE.csv" },
+    { "log-every", 0, 0, G_OPTION_ARG_INT, &a.log_every, "Steps between log rows (default 10)", "N" },
+    { "validate-every", 0, 0, G_OPTION_ARG_INT, &a.validate_every, "Compute validation FG-ARI every N steps", "N" },
+    { "val-count", 0, 0, G_OPTION_ARG_INT, &a.val_count, "Validation images (default 64)", "N" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &a.plot, "Draw loss and FG-ARI curves from the log to this PNG at each validation", "FILE.png" },
+    { "sheet", 0, 0, G_OPTION_ARG_FILENAME, &a.sheet, "Write an overview sheet of validation examples at each validation", "FILE.png" },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &a.checkpoint, "Checkpoint file (weights, Adam state, step, RNG)", "FILE" },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &a.checkpoint_every, "Steps between checkpoints (default 100)", "N" },
+    { "resume", 0, 0, G_OPTION_ARG_FILENAME, &a.resume, "Continue exactly from this checkpoint", "FILE" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &a.init, "Start from these weights (fine-tuning) instead of random ones", "FILE" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &a.threads, "OpenBLAS threads (default: all cores)", "N" },
+    { "slots", 0, 0, G_OPTION_ARG_INT, &a.slots, "K", "K" },
+    { "iterations", 0, 0, G_OPTION_ARG_INT, &a.iterations, "T", "T" },
+    { "latent", 0, 0, G_OPTION_ARG_INT, &a.latent, "Latent size M", "M" },
+    { "dec-layers", 0, 0, G_OPTION_ARG_INT, &a.dec_layers, "Decoder hidden convs", "N" },
+    { "dec-channels", 0, 0, G_OPTION_ARG_INT, &a.dec_channels, "Decoder channels", "C" },
+    { "dec-kernel", 0, 0, G_OPTION_ARG_INT, &a.dec_kernel, "Decoder kernel size", "K" },
+    { "ref-layers", 0, 0, G_OPTION_ARG_INT, &a.ref_layers, "Refinement convs", "N" },
+    { "ref-channels", 0, 0, G_OPTION_ARG_INT, &a.ref_channels, "Refinement channels", "C" },
+    { "ref-kernel", 0, 0, G_OPTION_ARG_INT, &a.ref_kernel, "Refinement kernel size", "K" },
+    { "mlp", 0, 0, G_OPTION_ARG_STRING, &a.mlp, "MLP sizes, e.g. 128 or 256,256", "SIZES" },
+    { "lstm", 0, 0, G_OPTION_ARG_INT, &a.lstm, "LSTM size (0: none)", "H" },
+    { "coords", 0, 0, G_OPTION_ARG_STRING, &a.coords, "Refinement coordinates: cos3 or linear", "KIND" },
+    { "pixel-scale", 0, 0, G_OPTION_ARG_DOUBLE, &a.pixel_scale, "Logistic scale of the likelihood (default 0.03)", "S" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &a.size, "Training image size", "WxH" },
+    { NULL }
+  };
+  GError *error = NULL;
+  GOptionContext *ctx = g_option_context_new ("— train IODINE weights");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+      "Examples:\n"
+      "  iodine-train --config tetrominoes --steps 20000 --checkpoint run.ckpt \\\n"
+      "      --log run.csv --validate-every 500 --out tetrominoes.safetensors\n"
+      "  iodine-train --resume run.ckpt --steps 40000 --checkpoint run.ckpt --out t.safetensors\n"
+      "\nSIGINT or SIGTERM finish the current step, write the checkpoint and exit.\n"
+      "Exit status: 0 done, 1 runtime error, 2 bad usage or input, 130/143 interrupted.");
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      g_option_context_free (ctx);
+      int code = cli_usage (PROG, "%s", error->message);
+      g_error_free (error);
+      return code;
+    }
+  g_option_context_free (ctx);
+  if (argc > 1)
+    return cli_usage (PROG, "unexpected argument “%s”", argv[1]);
+  if (a.steps < 0 || a.steps > G_MAXINT)
+    return cli_usage (PROG, "--steps must be between 0 and %d", G_MAXINT);
+  if (a.log_every < 1 || a.checkpoint_every < 1 || a.validate_every < 0 || a.val_count < 1
+      || a.val_count > 100000 || a.threads < 0 || a.threads > 256)
+    return cli_usage (PROG, "--log-every, --checkpoint-every and --val-count must be positive, "
+                            "--validate-every and --threads not negative");
+  if (a.resume && (a.init || a.config))
+    return cli_usage (PROG, "--resume continues a run as it was; it cannot be combined with --config or --init");
+  if (a.threads > 0)
+    iodine_blas_set_threads (a.threads);
+
+  IodineTrainer *tr = NULL;
+  if (a.resume)
+    {
+      tr = iodine_trainer_resume (a.resume, &error);
+      if (!tr)
+        return cli_fail (PROG, error);
+    }
+  else
+    {
+      IodineModel *model = NULL;
+      IodineConfig cfg;
+      const char *config = a.config ? a.config : "tetrominoes";
+      if (a.init)
+        {
+          model = iodine_model_load (a.init, &error);
+          if (!model)
+            return cli_fail (PROG, error);
+          cfg = *iodine_model_config (model);
+        }
+      else
+        {
+          if (!iodine_config_preset (config, &cfg, &error) || !apply_overrides (&a, &cfg, &error))
+            return cli_fail (PROG, error);
+          model = iodine_model_new_random (&cfg, (uint64_t) a.seed, &error);
+          if (!model)
+            return cli_fail (PROG, error);
+        }
+      const char *dataset = a.dataset ? a.dataset : default_dataset (config);
+      if (!dataset)
+        {
+          iodine_model_free (model);
+          return cli_usage (PROG, "the %s configuration has no generated dataset; give --dataset images:DIR", config);
+        }
+      IodineTrainOptions o;
+      iodine_train_options_init (&o);
+      o.batch = a.batch > 0 ? a.batch : (g_strcmp0 (config, "multi-dsprites") == 0 ? 16 : 32);
+      o.lr = a.lr > 0 ? a.lr : 3e-4;
+      o.warmup_steps = a.warmup;
+      o.decay_half_life = a.half_life;
+      o.clip = a.clip;
+      o.seed = (uint64_t) a.seed;
+      o.slots = a.slots > 0 ? a.slots : cfg.slots;
+      o.iterations = a.iterations > 0 ? a.iterations : cfg.iterations;
+      g_strlcpy (o.dataset, dataset, sizeof o.dataset);
+      tr = iodine_trainer_new (model, &o, &error);
+      if (!tr)
+        {
+          iodine_model_free (model);
+          return cli_fail (PROG, error);
+        }
+    }
+  const IodineTrainOptions *o = iodine_trainer_options (tr);
+  IodineModel *model = iodine_trainer_model (tr);
+  const IodineConfig *cfg = iodine_model_config (model);
+  IodineDataset *ds = iodine_dataset_new (o->dataset, cfg->height, cfg->width, o->seed, &error);
+  if (!ds)
+    {
+      iodine_trainer_free (tr);
+      return cli_fail (PROG, error);
+    }
+  /* validation scenes come from a stream the training never reads */
+  IodineDataset *val = NULL;
+  if (a.validate_every > 0 && iodine_dataset_has_labels (ds))
+    {
+      val = iodine_dataset_new (o->dataset, cfg->height, cfg->width, o->seed ^ 0x5a17ULL << 32,
+                                &error);
+      if (!val)
+        {
+          iodine_dataset_free (ds);
+          iodine_trainer_free (tr);
+          return cli_fail (PROG, error);
+        }
+    }
+
+  FILE *log = NULL;
+  if (a.log)
+    {
+      gboolean fresh = !g_file_test (a.log, G_FILE_TEST_EXISTS) || !a.resume;
+      log = fopen (a.log, fresh ? "w" : "a");
+      if (!log)
+        {
+          fprintf (stderr, "%s: cannot write the log %s: %s\n", PROG, a.log, g_strerror (errno));
+          iodine_dataset_free (ds);
+          iodine_dataset_free (val);
+          iodine_trainer_free (tr);
+          return CLI_USAGE_ERROR;
+        }
+      if (fresh)
+        fprintf (log, "step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s\n");
+      fflush (log);
+    }
+
+  struct sigaction sa = { 0 };
+  sa.sa_handler = on_signal;
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+
+  const int B = o->batch, H = cfg->height, W = cfg->width;
+  float *images = g_new (float, (size_t) B * H * W * 3);
+  int status = CLI_OK;
+  double last_ari = NAN;
+  const char *last = iodine_model_metadata (model, "fg_ari");
+  if (last)
+    last_ari = g_ascii_strtod (last, NULL);
+  gboolean tty = cli_is_terminal ();
+  gint64 start = g_get_monotonic_time ();
+  guint64 start_step = iodine_trainer_step_count (tr);
+  double ips = 0.0;
+  fprintf (stderr, "%s: %s, %zu parameters, batch %d, K %d, T %d, %d×%d, from step %" G_GUINT64_FORMAT " to %" G_GINT64_FORMAT "\n",
+           PROG, o->dataset, iodine_model_n_params (model), B, o->slots, o->iterations, W, H,
+           start_step, a.steps);
+  while ((gint64) iodine_trainer_step_count (tr) < a.steps && !stop_signal)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      uint64_t first = iodine_trainer_next_sample (tr);
+      gboolean ok = TRUE;
+      for (int b = 0; b < B && ok; b++)
+        ok = iodine_dataset_get (ds, first + b, images + (size_t) b * H * W * 3, NULL, &error);
+      IodineStepStats st;
+      if (!ok || !iodine_trainer_step (tr, images, NULL, &st, &error))
+        {
+          status = cli_fail (PROG, error);
+          error = NULL;
+          status = CLI_RUNTIME_ERROR;
+          fprintf (stderr, "%s: stopped; the last checkpoint%s%s is kept\n", PROG,
+                   a.checkpoint ? " " : "", a.checkpoint ? a.checkpoint : "");
+          break;
+        }
+      double dt = (g_get_monotonic_time () - t0) / 1e6;
+      ips = ips == 0.0 ? B / dt : 0.9 * ips + 0.1 * B / dt;
+      guint64 step = iodine_trainer_step_count (tr);
+      double val_ari = NAN, val_mse = NAN;
+      if (val && step % a.validate_every == 0)
+        {
+          IodineEvalStats es;
+          IodineResult *keep[4] = { 0 };
+          if (!iodine_evaluate (model, val, 0, a.val_count, o->slots, o->iterations, &es,
+                                a.sheet ? keep : NULL, a.sheet ? 4 : 0, &error))
+            {
+              status = cli_fail (PROG, error);
+              error = NULL;
+              break;
+            }
+          val_ari = last_ari = es.ari_mean;
+          val_mse = es.mse_mean;
+          if (a.sheet)
+            {
+              if (!iodine_sheet_write (a.sheet, keep, 4, 3, &error))
+                {
+                  fprintf (stderr, "%s: %s\n", PROG, error->message);
+                  g_clear_error (&error);
+                }
+              for (int i = 0; i < 4; i++)
+                iodine_result_free (keep[i]);
+            }
+        }
+      double elapsed = (g_get_monotonic_time () - start) / 1e6;
+      if (log && (step % a.log_every == 0 || !isnan (val_ari)))
+        {
+          fprintf (log, "%" G_GUINT64_FORMAT ",%.3f,%.3f,%.3f,%.4f,%.3f,", step, st.loss, st.nll,
+                   st.kl, st.grad_norm, ips);
+          if (!isnan (val_ari))
+            fprintf (log, "%.5f,%.6f", val_ari, val_mse);
+          else
+            fprintf (log, ",");
+          fprintf (log, ",%.6g,%.1f\n", st.lr, elapsed);
+          fflush (log);
+          if (a.plot && !isnan (val_ari))
+            {
+              if (!iodine_plot_training_log (a.log, a.plot, &error))
+                {
+                  fprintf (stderr, "%s: %s\n", PROG, error->message);
+                  g_clear_error (&error);
+                }
+            }
+        }
+      char eta[32];
+      format_duration (eta, sizeof eta, (a.steps - (gint64) step) * (double) B / ips);
+      if (tty)
+        {
+          int width = 24, filled = (int) (width * (double) step / MAX (1, a.steps));
+          char bar[32];
+          for (int i = 0; i < width; i++)
+            bar[i] = i < filled ? '#' : '.';
+          bar[width] = '\0';
+          fprintf (stderr, "\r[%s] %" G_GUINT64_FORMAT "/%" G_GINT64_FORMAT " loss %.1f FG-ARI %.3f %.1f img/s ETA %s  ",
+                   bar, step, a.steps, st.loss, last_ari, ips, eta);
+        }
+      else if (step % a.log_every == 0 || !isnan (val_ari))
+        fprintf (stderr, "step %" G_GUINT64_FORMAT "/%" G_GINT64_FORMAT " loss %.1f nll %.1f kl %.1f |g| %.2f FG-ARI %.4f %.2f img/s ETA %s\n",
+                 step, a.steps, st.loss, st.nll, st.kl, st.grad_norm, last_ari, ips, eta);
+      if (a.checkpoint && step % a.checkpoint_every == 0)
+        if (!write_checkpoint (tr, a.checkpoint, last_ari, &error))
+          {
+            status = cli_fail (PROG, error);
+            error = NULL;
+            status = CLI_RUNTIME_ERROR;
+            break;
+          }
+    }
+  if (tty)
+    fputc ('\n', stderr);
+  if (status == CLI_OK && a.checkpoint && !write_checkpoint (tr, a.checkpoint, last_ari, &error))
+    status = cli_fail (PROG, error), status = CLI_RUNTIME_ERROR;
+  if (status == CLI_OK && stop_signal)
+    {
+      fprintf (stderr, "%s: interrupted at step %" G_GUINT64_FORMAT "%s%s\n", PROG,
+               (guint64) iodine_trainer_step_count (tr),
+               a.checkpoint ? "; checkpoint written to " : " (no --checkpoint given)",
+               a.checkpoint ? a.checkpoint : "");
+      status = 128 + stop_signal;
+    }
+  else if (status == CLI_OK && a.out && !write_weights (tr, a.out, last_ari, &error))
+    status = cli_fail (PROG, error), status = CLI_RUNTIME_ERROR;
+  if (log)
+    fclose (log);
+  g_free (images);
+  iodine_dataset_free (ds);
+  iodine_dataset_free (val);
+  iodine_trainer_free (tr);
+  return status;
+}

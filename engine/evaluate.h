@@ -1,0 +1,23 @@
+/* Evaluation of a model on generated scenes: FG-ARI (paper) and MSE of the
+ * reconstruction, deterministic inference (ε = 0). */
+#ifndef IODINE_EVALUATE_H
+#define IODINE_EVALUATE_H
+
+#include "dataset.h"
+#include "iodine.h"
+
+typedef struct {
+  int count;                  /* images evaluated */
+  int ari_count;              /* images with foreground (FG-ARI defined) */
+  double ari_mean, ari_std;
+  double mse_mean, mse_std;
+} IodineEvalStats;
+
+/* Decomposes samples first..first+count−1 of ds at the model's size with K
+ * slots and T iterations (0: the model's defaults). The first n_keep results
+ * are returned in keep[] (caller frees) for pictures; keep may be NULL. */
+gboolean iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, int count,
+                          int slots, int iterations, IodineEvalStats *stats,
+                          IodineResult **keep, int n_keep, GError **error);
+
+#endif

@@ -1,0 +1,61 @@
+/* Training: the full loss Σ_t (t/T)·L_t over a batch, backpropagated through
+ * all iterations, Adam with global-norm clipping, and checkpoints that resume
+ * bit for bit (weights, Adam moments, step, noise RNG state, options). */
+#ifndef IODINE_TRAIN_H
+#define IODINE_TRAIN_H
+
+#include "iodine.h"
+#include "rng.h"
+
+typedef struct {
+  int batch;
+  int slots, iterations;      /* K and T used in training */
+  double lr;                  /* peak learning rate */
+  int warmup_steps;           /* linear warm-up from 0 (0: none) */
+  double decay_half_life;     /* lr × 0.5^(step / half-life) after warm-up; 0: none */
+  double beta1, beta2, adam_eps;
+  double clip;                /* global gradient-norm bound */
+  uint64_t seed;              /* data order and noise */
+  char dataset[512];          /* dataset spec, for resuming and provenance */
+} IodineTrainOptions;
+
+void iodine_train_options_init (IodineTrainOptions *o);
+
+typedef struct {
+  double loss;                /* Σ_t (t/T)·L_t, batch mean */
+  double nll, kl;             /* final iteration's terms, batch mean */
+  double grad_norm;           /* before clipping */
+  double lr;
+} IodineStepStats;
+
+typedef struct IodineTrainer IodineTrainer;
+
+/* Takes ownership of model. */
+IodineTrainer *iodine_trainer_new (IodineModel *model, const IodineTrainOptions *options,
+                                   GError **error);
+/* Restores model, Adam state, step, RNG and options from a checkpoint. */
+IodineTrainer *iodine_trainer_resume (const char *checkpoint, GError **error);
+void iodine_trainer_free (IodineTrainer *tr);
+
+IodineModel *iodine_trainer_model (IodineTrainer *tr);
+const IodineTrainOptions *iodine_trainer_options (const IodineTrainer *tr);
+uint64_t iodine_trainer_step_count (const IodineTrainer *tr);
+/* Index of the first dataset sample of the next batch (= step · batch). */
+uint64_t iodine_trainer_next_sample (const IodineTrainer *tr);
+
+/* One optimisation step on images [B, H, W, 3]. eps [T+1, B, K, M] fixes the
+ * noise (tests); NULL draws it from the trainer's RNG. A non-finite loss or
+ * gradient leaves the parameters untouched and fails (IODINE_ERROR_NONFINITE). */
+gboolean iodine_trainer_step (IodineTrainer *tr, const float *images, const float *eps,
+                              IodineStepStats *stats, GError **error);
+/* Gradient of the training loss alone, no update (tests): grads has
+ * iodine_trainer_n_floats() floats in the engine's layout. */
+gboolean iodine_trainer_gradient (IodineTrainer *tr, const float *images, const float *eps,
+                                  float *grads, double *loss, GError **error);
+size_t iodine_trainer_n_floats (const IodineTrainer *tr);
+
+/* Atomic checkpoint (weights + adam.m.* + adam.v.* + train.* metadata). */
+gboolean iodine_trainer_save_checkpoint (IodineTrainer *tr, const char *path,
+                                         GHashTable *extra_metadata, GError **error);
+
+#endif
