@@ -22,7 +22,8 @@
 
 #define RESPONSE_RESET 1
 #define PREVIEW_SIZE 360      /* long side of the preview area, pixels */
-#define THUMB_SIZE 52         /* per-slot thumbnails, pixels */
+#define THUMB_SIZE 52         /* per-slot thumbnails, pixels, at most */
+#define THUMB_SPACING 6
 #define COALESCE_MS 150       /* pause after a change before computing */
 #define SEED_MAX 4294967295.0 /* seeds the spin button offers: 32 bits */
 #define OVERLAY_ALPHA 0.5
@@ -51,6 +52,7 @@ struct Dialog {
   GtkWidget *dialog, *ok_button;
   GtkWidget *preview_area, *preview_toggle, *spinner, *status_label, *resample_button;
   GtkWidget *thumbs_box, *thumbs_placeholder;
+  int thumbs_width;              /* room for the thumbnails, pixels */
   GtkWidget *curve;
   GtkWidget *model_combo, *model_info, *model_error_box, *model_error_label;
   GtkAdjustment *slots_adj, *iterations_adj, *seed_adj;
@@ -603,7 +605,7 @@ progress_idle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void add_thumbnail (Dialog *d, int k, cairo_surface_t *surface, float coverage);
+static void add_thumbnail (Dialog *d, int k, int n, cairo_surface_t *surface, float coverage);
 
 static gboolean
 job_done_idle (gpointer data)
@@ -654,7 +656,7 @@ job_done_idle (gpointer data)
           d->overlay = job->overlay;
           job->overlay = NULL;
           for (int k = 0; k < job->n_thumbs; k++)
-            add_thumbnail (d, k, job->thumbs[k], job->coverage[k]);
+            add_thumbnail (d, k, job->n_thumbs, job->thumbs[k], job->coverage[k]);
           job->n_thumbs = 0; /* the thumbnails own them now */
           memcpy (d->loss, job->loss, sizeof (float) * job->n_loss);
           d->n_loss = job->n_loss;
@@ -754,12 +756,15 @@ thumb_draw (GtkWidget *widget, cairo_t *cr, gpointer data)
 }
 
 static void
-add_thumbnail (Dialog *d, int k, cairo_surface_t *surface, float coverage)
+add_thumbnail (Dialog *d, int k, int n, cairo_surface_t *surface, float coverage)
 {
   GtkWidget *area = gtk_drawing_area_new ();
+  /* One row of up to 6, else two rows, as large as the width allows */
+  int columns = n <= 6 ? n : (n + 1) / 2;
+  int size = MIN (THUMB_SIZE, (d->thumbs_width - THUMB_SPACING * (columns - 1)) / columns);
   char *tip;
 
-  gtk_widget_set_size_request (area, THUMB_SIZE, THUMB_SIZE + 4);
+  gtk_widget_set_size_request (area, size, size + 4);
   g_object_set_data_full (G_OBJECT (area), "surface", surface,
                           (GDestroyNotify) cairo_surface_destroy);
   g_signal_connect (area, "draw", G_CALLBACK (thumb_draw), GINT_TO_POINTER (k));
@@ -770,8 +775,7 @@ add_thumbnail (Dialog *d, int k, cairo_surface_t *surface, float coverage)
   gtk_widget_set_tooltip_text (area, tip);
   g_free (tip);
   gtk_widget_show (area);
-  gtk_flow_box_insert (GTK_FLOW_BOX (d->thumbs_box), area, -1);
-  gtk_widget_set_can_focus (gtk_widget_get_parent (area), FALSE);
+  gtk_grid_attach (GTK_GRID (d->thumbs_box), area, k % columns, k / columns, 1, 1);
   gtk_widget_hide (d->thumbs_placeholder);
 }
 
@@ -1166,13 +1170,10 @@ build_preview_column (Dialog *d)
   gtk_style_context_add_class (gtk_widget_get_style_context (d->thumbs_placeholder), "dim-label");
   gtk_widget_set_size_request (d->thumbs_placeholder, -1, THUMB_SIZE + 4);
   gtk_box_pack_start (GTK_BOX (objects), d->thumbs_placeholder, FALSE, FALSE, 0);
-  d->thumbs_box = gtk_flow_box_new ();
-  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (d->thumbs_box), GTK_SELECTION_NONE);
-  gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (d->thumbs_box), TRUE);
-  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (d->thumbs_box), 4);
-  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (d->thumbs_box), 4);
-  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (d->thumbs_box), IODINE_SLOTS_MAX);
-  gtk_widget_set_can_focus (d->thumbs_box, FALSE);
+  d->thumbs_box = gtk_grid_new ();
+  d->thumbs_width = MAX (pw, 240) - 12;
+  gtk_grid_set_row_spacing (GTK_GRID (d->thumbs_box), THUMB_SPACING);
+  gtk_grid_set_column_spacing (GTK_GRID (d->thumbs_box), THUMB_SPACING);
   gtk_widget_set_halign (d->thumbs_box, GTK_ALIGN_START);
   gtk_widget_set_tooltip_text (objects,
     _("Each slot's mask times its appearance; the strip below shows its colour in the preview"));

@@ -3,6 +3,7 @@
  *
  *   test-dialog [--model NAME=PATH]... [--random-model] [--ready-file FILE]
  *               [--quit-after-ms N] [--exit-after-ready-ms N] [--exercise]
+ *               [--slots K]
  *
  * Models: every --model, else $IODINE_TEST_MODEL, else (--random-model or
  * nothing given) a Tetrominoes model with random weights written to a
@@ -278,6 +279,7 @@ main (int argc, char **argv)
   char **model_args = NULL;
   gboolean use_random = FALSE;
   int quit_after_ms = -1;
+  int initial_slots = 0;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_STRING_ARRAY, &model_args, "A model to offer", "NAME=PATH" },
     { "random-model", 0, 0, G_OPTION_ARG_NONE, &use_random, "Offer a model with random weights", NULL },
@@ -285,6 +287,7 @@ main (int argc, char **argv)
     { "exit-after-ready-ms", 0, 0, G_OPTION_ARG_INT, &exit_after_ready_ms, "Close the dialog N ms after the preview", "N" },
     { "quit-after-ms", 0, 0, G_OPTION_ARG_INT, &quit_after_ms, "Close the dialog after N ms in any case", "N" },
     { "exercise", 0, 0, G_OPTION_ARG_NONE, &exercise, "Drive the dialog through its features and check them", NULL },
+    { "slots", 0, 0, G_OPTION_ARG_INT, &initial_slots, "Initial number of slots", "K" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   GError *error = NULL;
@@ -354,6 +357,8 @@ main (int argc, char **argv)
 
   iodine_decompose_values_init (&values);
   values.seed = 42;
+  if (initial_slots > 0)
+    values.slots = initial_slots;
   iodine_dialog_set_preview_hook (preview_ready, NULL);
   if (quit_after_ms >= 0)
     g_timeout_add (quit_after_ms, quit_timeout, NULL);
