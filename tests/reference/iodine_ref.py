@@ -20,7 +20,7 @@ Usable as a module:
 import json
 import math
 import struct
-from dataclasses import dataclass, field, asdict, replace
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
