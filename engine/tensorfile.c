@@ -682,6 +682,11 @@ static gboolean
 check_views (const IodineTensorView *tensors, size_t n, GHashTable *metadata,
              const char *path, GError **error)
 {
+  if (n > 0 && !tensors)
+    {
+      set_error (error, IODINE_ERROR_INVALID, path, "%zu tensors given without an array", n);
+      return FALSE;
+    }
   GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
   gboolean ok = TRUE;
   for (size_t i = 0; i < n && ok; i++)

@@ -477,6 +477,19 @@ test_write_errors (void)
   /* A directory where nothing can be created, for root too. */
   assert_write_fails ("/proc/iodine-test.safetensors", NULL, IODINE_ERROR_IO);
 
+  /* A read-only directory stops everyone but root. */
+  if (geteuid () != 0)
+    {
+      char *ro = g_build_filename (tmpdir, "read-only", NULL);
+      g_assert_cmpint (g_mkdir (ro, 0555), ==, 0);
+      path = g_build_filename (ro, "w.safetensors", NULL);
+      assert_write_fails (path, ro, IODINE_ERROR_IO);
+      g_chmod (ro, 0755);
+      g_rmdir (ro);
+      g_free (path);
+      g_free (ro);
+    }
+
   /* A non-empty directory at the path: the rename fails after the temporary
    * was written, and the temporary must go. */
   char *dir = g_build_filename (tmpdir, "a-directory", NULL);
@@ -508,6 +521,9 @@ test_write_errors (void)
   g_clear_error (&error);
   bad = (IodineTensorView) { "nine", 9, { 1 }, scalar_data };
   g_assert_false (iodine_tensor_file_write (path, &bad, 1, NULL, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (iodine_tensor_file_write (path, NULL, 2, NULL, &error));
   g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
   g_clear_error (&error);
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
