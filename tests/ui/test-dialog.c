@@ -12,7 +12,7 @@
  * removed again, or --exit-after-ready-ms that long after; --quit-after-ms
  * closes it after N ms in any case (exit 2). --exercise drives the dialog
  * through its features (coalesced changes, resample, cancel, a broken model,
- * deterministic, OK) and exits 1 if a check fails.
+ * deterministic, "Other file…", OK) and exits 1 if a check fails.
  * Prints the values on OK. */
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
@@ -188,6 +188,36 @@ change_iterations (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static const char *exercise_model_path;
+
+/* Answers the file chooser that "Other file…" opens */
+static gboolean
+answer_chooser (gpointer data)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+  gboolean found = FALSE;
+  (void) data;
+  for (GList *l = toplevels; l; l = l->next)
+    if (GTK_IS_FILE_CHOOSER_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      {
+        GtkFileChooser *chooser = l->data;
+        char *path = gtk_file_chooser_get_filename (chooser);
+        found = TRUE;
+        if (!path || strcmp (path, exercise_model_path) != 0)
+          {
+            /* The folder loads asynchronously: select, then look again */
+            gtk_file_chooser_select_filename (chooser, exercise_model_path);
+            g_free (path);
+            g_list_free (toplevels);
+            return G_SOURCE_CONTINUE;
+          }
+        g_free (path);
+        gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+      }
+  g_list_free (toplevels);
+  return found ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
 static gboolean
 exercise_next (gpointer data)
 {
@@ -229,8 +259,17 @@ exercise_next (gpointer data)
       gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (det), TRUE);
       CHECK (!gtk_widget_get_sensitive (named (dialog, "iodine-seed")));
       break;
-    default:
+    case 5:
+      /* "Other file…" with a file chooser: the file becomes an entry */
+      g_timeout_add (200, answer_chooser, NULL);
+      gtk_combo_box_set_active_id (GTK_COMBO_BOX (model), "other");
+      break;
+    case 6:
+      CHECK (g_str_has_prefix (gtk_combo_box_get_active_id (GTK_COMBO_BOX (model)), "file:"));
       gtk_button_clicked (GTK_BUTTON (ok));
+      break;
+    default:
+      CHECK (!"a preview after OK");
       break;
     }
   exercise_step++;
@@ -300,6 +339,8 @@ main (int argc, char **argv)
   float *rgb;
   gboolean ok;
 
+  /* No session bus here: keep the file chooser's settings in memory */
+  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : IODINE_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
@@ -344,7 +385,19 @@ main (int argc, char **argv)
   if (exercise)
     {
       IodineModelChoice c = { "Broken", "/nonexistent/broken.safetensors" };
+      char *contents, *copy;
+      gsize length;
       g_array_append_val (models, c);
+      /* A copy of the first model, to open with "Other file…" */
+      copy = g_build_filename (g_get_tmp_dir (), "iodine-test-other.safetensors", NULL);
+      if (!g_file_get_contents (g_array_index (models, IodineModelChoice, 0).path, &contents, &length, &error)
+          || !g_file_set_contents (copy, contents, length, &error))
+        {
+          g_printerr ("test-dialog: %s\n", error->message);
+          return 1;
+        }
+      g_free (contents);
+      exercise_model_path = copy;
     }
 
   rgb = g_new (float, (size_t) w * h * 3);
@@ -374,14 +427,16 @@ main (int argc, char **argv)
   if (exercise)
     {
       CHECK (ok);
-      CHECK (exercise_step == 6);
+      CHECK (exercise_step == 7);
       CHECK (values.slots == 6);
       CHECK (values.iterations == 8);
       CHECK (values.deterministic);
-      CHECK (values.weights[0] == '\0');
+      CHECK (strcmp (values.weights, exercise_model_path) == 0);
       g_print ("exercise: %s\n", exercise_failures ? "FAILED" : "ok");
     }
 
+  if (exercise_model_path)
+    g_unlink (exercise_model_path);
   if (random_path)
     {
       g_unlink (random_path);
