@@ -474,7 +474,7 @@ static void
 set_status (Dialog *d, const char *text, gboolean busy)
 {
   gtk_label_set_text (GTK_LABEL (d->status_label), text);
-  gtk_widget_set_tooltip_text (d->status_label, text);
+  gtk_widget_set_tooltip_text (d->status_label, text && *text ? text : NULL);
   if (busy)
     gtk_spinner_start (GTK_SPINNER (d->spinner));
   else
