@@ -105,10 +105,14 @@ iodine_decompose (const IodineModel *m, const float *image, int height, int widt
       iodine_net_free (net);
       return NULL;
     }
+  /* Every slot starts from the same init.lambda, so with ε = 0 all slots
+   * would receive identical updates and stay identical (uniform masks): the
+   * samples are what breaks the symmetry, as in the paper. "Deterministic"
+   * therefore means reproducible: the noise comes from a fixed seed. */
   IodineRng rng;
-  iodine_rng_seed (&rng, options->seed);
+  iodine_rng_seed (&rng, options->deterministic ? IODINE_DETERMINISTIC_SEED : options->seed);
   ProgressRelay pr = { options->progress, options->progress_data, T };
-  if (!iodine_net_forward (net, m->params, image, NULL, options->deterministic ? NULL : &rng,
+  if (!iodine_net_forward (net, m->params, image, NULL, &rng,
                            r->masks_per_iteration, options->progress ? relay : NULL, &pr, error))
     {
       iodine_result_free (r);

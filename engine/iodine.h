@@ -100,10 +100,15 @@ typedef struct {
   int slots;                  /* K ≥ 2; 0: the model's default */
   int iterations;             /* T ≥ 1; 0: the model's default */
   uint64_t seed;              /* for the posterior samples */
-  gboolean deterministic;     /* ε = 0 */
+  /* Reproducible: the samples come from IODINE_DETERMINISTIC_SEED whatever
+   * seed says. (Not ε = 0: all slots start from the same λ, and without
+   * noise they would stay identical.) */
+  gboolean deterministic;
   IodineProgressFunc progress;
   gpointer progress_data;
 } IodineRunOptions;
+
+#define IODINE_DETERMINISTIC_SEED 0x10d14eULL
 
 /* Sets the defaults: model's K and T, seed 0, sampling. */
 void iodine_run_options_init (IodineRunOptions *options);

@@ -364,7 +364,7 @@ model_load_params (const IodineTensorFile *f, const ParamLayout *L, float *param
 }
 
 IodineModel *
-model_from_tensor_file (const IodineTensorFile *f, GError **error)
+model_from_tensor_file (const IodineTensorFile *f, gboolean allow_extra, GError **error)
 {
   IodineConfig cfg;
   if (!config_from_file (f, &cfg, error))
@@ -379,7 +379,8 @@ model_from_tensor_file (const IodineTensorFile *f, GError **error)
   for (guint i = 0; i < f->tensors->len; i++)
     {
       const IodineTensor *t = g_ptr_array_index (f->tensors, i);
-      if (param_layout_find (&m->layout, t->name) < 0 && !g_str_has_prefix (t->name, "adam.")
+      if (!allow_extra && param_layout_find (&m->layout, t->name) < 0
+          && !g_str_has_prefix (t->name, "adam.")
           && !g_str_has_prefix (t->name, "train."))
         {
           g_set_error (error, IODINE_ERROR, IODINE_ERROR_MISMATCH,
@@ -403,7 +404,7 @@ iodine_model_load (const char *path, GError **error)
   IodineTensorFile *f = iodine_tensor_file_read (path, error);
   if (!f)
     return NULL;
-  IodineModel *m = model_from_tensor_file (f, error);
+  IodineModel *m = model_from_tensor_file (f, FALSE, error);
   iodine_tensor_file_free (f);
   return m;
 }

@@ -21,6 +21,8 @@ GHashTable *model_file_metadata (const IodineModel *m, GHashTable *extra);
 /* Reads every parameter named prefix + name, checking shape and finiteness. */
 gboolean model_load_params (const IodineTensorFile *f, const ParamLayout *layout, float *params,
                             const char *prefix, GError **error);
-IodineModel *model_from_tensor_file (const IodineTensorFile *f, GError **error);
+/* allow_extra: ignore tensors that are not parameters (golden files). */
+IodineModel *model_from_tensor_file (const IodineTensorFile *f, gboolean allow_extra,
+                                     GError **error);
 
 #endif

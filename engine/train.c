@@ -339,7 +339,7 @@ iodine_trainer_resume (const char *path, GError **error)
   g_strlcpy (o.dataset, dataset, sizeof o.dataset);
   if (!validate_options (&o, error))
     goto out;
-  IodineModel *model = model_from_tensor_file (f, error);
+  IodineModel *model = model_from_tensor_file (f, FALSE, error);
   if (!model)
     goto out;
   tr = trainer_alloc (model, &o);
