@@ -577,6 +577,7 @@ schedule_update (Dialog *d)
     g_atomic_int_set (&d->running->cancelled, 1);
   if (d->timeout_id)
     g_source_remove (d->timeout_id);
+  d->pending = FALSE; /* the new timeout starts the next run */
   d->timeout_id = g_timeout_add (COALESCE_MS, start_job_timeout, d);
 }
 
