@@ -1,7 +1,13 @@
 #include "conv.h"
 
+#include <glib.h>
+
 #include <cblas.h>
 #include <string.h>
+
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 void
 conv_shape_init (ConvShape *s, int n, int h, int w, int cin, int cout, int k, int stride)
@@ -21,11 +27,25 @@ conv_shape_init (ConvShape *s, int n, int h, int w, int cin, int cout, int k, in
 size_t
 conv_workspace_floats (const ConvShape *s)
 {
-  /* one column tile, and one for its gradient in backward */
-  return 2 * (size_t) CONV_TILE_ROWS * s->k * s->k * s->cin;
+  /* a column tile of the input and one of the output gradient (stride 1
+   * backward), or a column tile and its gradient (stride 2), and the
+   * flipped weights of the transposed convolution */
+  size_t kk = (size_t) s->k * s->k;
+  return 2 * (size_t) CONV_TILE_ROWS * kk * MAX (s->cin, s->cout) + kk * s->cin * s->cout;
 }
 
-/* Fills col[rows, k·k·cin] for output rows [r0, r0 + rows). */
+static inline void
+copy_floats (float *restrict dst, const float *restrict src, int n)
+{
+  /* short runs (a few taps × channels): an inline loop the compiler
+   * vectorises beats a memcpy call */
+  for (int i = 0; i < n; i++)
+    dst[i] = src[i];
+}
+
+/* Fills col[rows, k·k·cin] for output rows [r0, r0 + rows). A kernel row
+ * whose taps all fall inside the image is one contiguous run of k·cin
+ * floats in NHWC. */
 static void
 im2col_tile (float *col, const float *x, const ConvShape *s, size_t r0, int rows)
 {
@@ -39,22 +59,31 @@ im2col_tile (float *col, const float *x, const ConvShape *s, size_t r0, int rows
       int oy = rem / s->wo, ox = rem % s->wo;
       float *c = col + (size_t) r * kkc;
       const float *xn = x + n * s->h * s->w * cin;
+      int ix0 = ox * s->stride - s->pad;
+      gboolean inside_x = ix0 >= 0 && ix0 + k <= s->w;
       for (int ky = 0; ky < k; ky++)
         {
           int iy = oy * s->stride - s->pad + ky;
+          float *dst_row = c + (size_t) ky * k * cin;
           if (iy < 0 || iy >= s->h)
             {
-              memset (c + (size_t) ky * k * cin, 0, sizeof (float) * k * cin);
+              memset (dst_row, 0, sizeof (float) * k * cin);
+              continue;
+            }
+          const float *src_row = xn + (size_t) iy * s->w * cin;
+          if (inside_x)
+            {
+              copy_floats (dst_row, src_row + (size_t) ix0 * cin, k * cin);
               continue;
             }
           for (int kx = 0; kx < k; kx++)
             {
-              int ix = ox * s->stride - s->pad + kx;
-              float *dst = c + ((size_t) ky * k + kx) * cin;
+              int ix = ix0 + kx;
+              float *dst = dst_row + (size_t) kx * cin;
               if (ix < 0 || ix >= s->w)
                 memset (dst, 0, sizeof (float) * cin);
               else
-                memcpy (dst, xn + ((size_t) iy * s->w + ix) * cin, sizeof (float) * cin);
+                copy_floats (dst, src_row + (size_t) ix * cin, cin);
             }
         }
     }
@@ -111,14 +140,43 @@ conv_forward (float *y, const float *x, const float *w, const float *b, const Co
     }
 }
 
+/* dx += the stride-1 transposed convolution of dy: a convolution of dy
+ * with the weights flipped and transposed, so every dx position is one GEMM
+ * row and no scatter-add is needed. */
+static void
+conv_backward_input_stride1 (float *dx, const float *dy, const float *w, const ConvShape *s,
+                             float *col, float *wf)
+{
+  const int k = s->k, cin = s->cin, cout = s->cout;
+  for (int ci = 0; ci < cin; ci++)
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++)
+        for (int co = 0; co < cout; co++)
+          wf[(((size_t) ci * k + ky) * k + kx) * cout + co]
+              = w[(((size_t) co * k + (k - 1 - ky)) * k + (k - 1 - kx)) * cin + ci];
+  ConvShape t;
+  conv_shape_init (&t, s->n, s->ho, s->wo, cout, cin, k, 1);
+  const int kkc = k * k * cout;
+  const size_t total = (size_t) t.n * t.ho * t.wo;
+  for (size_t r0 = 0; r0 < total; r0 += CONV_TILE_ROWS)
+    {
+      int rows = (int) (total - r0 < CONV_TILE_ROWS ? total - r0 : CONV_TILE_ROWS);
+      im2col_tile (col, dy, &t, r0, rows);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, cin, kkc, 1.0f, col, kkc, wf,
+                   kkc, 1.0f, dx + r0 * cin, cin);
+    }
+}
+
 void
 conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                const ConvShape *s, float *work)
 {
   const int kkc = s->k * s->k * s->cin;
   const size_t total = (size_t) s->n * s->ho * s->wo;
+  const size_t tile = (size_t) CONV_TILE_ROWS * s->k * s->k * MAX (s->cin, s->cout);
   float *col = work;
-  float *dcol = work + (size_t) CONV_TILE_ROWS * kkc;
+  float *dcol = work + tile;
+  const gboolean transposed = s->stride == 1 && s->k % 2 == 1;
   for (size_t r0 = 0; r0 < total; r0 += CONV_TILE_ROWS)
     {
       int rows = (int) (total - r0 < CONV_TILE_ROWS ? total - r0 : CONV_TILE_ROWS);
@@ -133,13 +191,15 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
           cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, s->cout, kkc, rows, 1.0f, dyt,
                        s->cout, col, kkc, 1.0f, dw, kkc);
         }
-      if (dx)
+      if (dx && !transposed)
         {
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, kkc, s->cout, 1.0f, dyt,
                        s->cout, w, kkc, 0.0f, dcol, kkc);
           col2im_tile (dx, dcol, s, r0, rows);
         }
     }
+  if (dx && transposed)
+    conv_backward_input_stride1 (dx, dy, w, s, col, work + 2 * tile);
 }
 
 void

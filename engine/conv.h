@@ -19,7 +19,7 @@ typedef struct {
 
 void conv_shape_init (ConvShape *s, int n, int h, int w, int cin, int cout, int k, int stride);
 /* Output rows (positions) per im2col tile. */
-#define CONV_TILE_ROWS 512
+#define CONV_TILE_ROWS 256
 /* Floats of scratch that conv_forward / conv_backward need. */
 size_t conv_workspace_floats (const ConvShape *s);
 

@@ -19,11 +19,34 @@ sigmoidf (float x)
   return e / (1.0f + e);
 }
 
+/* exp(x) − 1 for x ≤ 0, vectorisable (no libm call): exp by range
+ * reduction x = k·ln2 + r and a degree-6 polynomial for e^r − 1 on
+ * |r| ≤ ln2/2; relative error below 3e-7 for x > −0.5, absolute below
+ * 1e-7 elsewhere, and exactly −1 below −87 (where e^x underflows). */
+static inline float
+expm1_neg (float x)
+{
+  x = x < -87.0f ? -87.0f : x;
+  /* round to nearest by the 1.5·2^23 trick (roundf would be a libm call) */
+  float kf = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  float r = x - kf * 0.693145752f - kf * 1.42860677e-6f;
+  float p = r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666530e-2f
+              + r * (8.33336753e-3f + r * (1.38889349e-3f + r * 1.98400865e-4f))))));
+  /* 2^k by the exponent bits */
+  int ki = (int) kf;
+  union { float f; int i; } two_k = { .i = (ki + 127) << 23 };
+  /* near 0, (p + 1) − 1 would lose p's low bits */
+  return ki == 0 ? p : (p + 1.0f) * two_k.f - 1.0f;
+}
+
 void
 elu_forward (float *y, const float *x, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    y[i] = x[i] > 0.0f ? x[i] : expm1f (x[i]);
+    {
+      float v = x[i];
+      y[i] = v > 0.0f ? v : expm1_neg (v);
+    }
 }
 
 void

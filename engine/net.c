@@ -1,6 +1,8 @@
 /* Planning and allocation of every buffer of an IodineNet, once per run. */
 #include "net.h"
 
+#include "conv_broadcast.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -80,12 +82,12 @@ allocate (IodineNet *net, Planner *pl)
   net->sg_glam = plan (pl, net->train ? T * N * 2 * M : 0);
 
   size_t work = 0;
-  for (int l = 0; l <= net->L_dec; l++)
+  work = conv_broadcast_workspace_floats (&net->dec[0]);
+  for (int l = 1; l <= net->L_dec; l++)
     work = MAX (work, conv_workspace_floats (&net->dec[l]));
   for (int l = 0; l < net->L_ref; l++)
     work = MAX (work, conv_workspace_floats (&net->enc[l]));
   net->conv_work = plan (pl, work);
-  net->dec_in = plan (pl, N * P * (M + 2));
   net->logp = plan (pl, (size_t) net->B * P);
   net->loo = plan (pl, N * P);
   net->d_out = plan (pl, N * P * 4);
@@ -212,7 +214,7 @@ iodine_net_free (IodineNet *net)
     &net->image, &net->dec_coords, &net->ref_coords, &net->lambda, &net->eps, &net->lstm_h,
     &net->lstm_c, &net->lstm_gates, &net->z, &net->dec_act, &net->dec_out, &net->masks,
     &net->resp, &net->post, &net->ref_in, &net->ref_xhat, &net->enc_act, &net->pooled,
-    &net->mlp_act, &net->flat, &net->glam_xhat, &net->conv_work, &net->dec_in, &net->logp,
+    &net->mlp_act, &net->flat, &net->glam_xhat, &net->conv_work, &net->logp,
     &net->loo, &net->d_out, &net->d_act_a, &net->d_act_b, &net->d_in, &net->grad_lambda,
     &net->d_lambda, &net->d_small_a, &net->d_small_b, &net->d_h, &net->d_c, &net->d_h2,
     &net->d_c2, &net->lstm_scratch, &net->sg_raw, &net->sg_glam,

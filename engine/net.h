@@ -66,7 +66,6 @@ typedef struct {
 
   /* scratch */
   float *conv_work;
-  float *dec_in;              /* [N, P, M+2] */
   float *logp;                /* [B, P] */
   float *loo;                 /* [N, P] */
   float *d_out;               /* [N, P, 4] */

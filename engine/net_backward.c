@@ -167,7 +167,6 @@ iodine_net_backward (IodineNet *net, const float *params, float *grads)
                                    net_resp (net, s) + o, w, K, P, scale);
           }
       float *dz = net->d_small_a;
-      net_build_decoder_input (net, net_z (net, s));
       net_decoder_backward (net, params, grads, s, dz);
 
       const float *lam = net_lambda (net, t);

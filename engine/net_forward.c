@@ -4,23 +4,10 @@
 #include "layers.h"
 #include "mixture.h"
 #include "net_private.h"
+#include "conv_broadcast.h"
 
 #include <math.h>
 #include <string.h>
-
-void
-net_build_decoder_input (IodineNet *net, const float *z)
-{
-  const int M = net->M, P = net->P, C = M + 2;
-  for (int n = 0; n < net->N; n++)
-    for (int p = 0; p < P; p++)
-      {
-        float *d = net->dec_in + ((size_t) n * P + p) * C;
-        memcpy (d, z + (size_t) n * M, sizeof (float) * M);
-        d[M] = net->dec_coords[(size_t) p * 2];
-        d[M + 1] = net->dec_coords[(size_t) p * 2 + 1];
-      }
-}
 
 static void
 decoder_forward (IodineNet *net, const float *params, int s)
@@ -28,10 +15,14 @@ decoder_forward (IodineNet *net, const float *params, int s)
   const ParamLayout *L = net->layout;
   for (int l = 0; l <= net->L_dec; l++)
     {
-      const float *in = l == 0 ? net->dec_in : net_dec_act (net, s, l - 1);
       float *out = l == net->L_dec ? net_dec_out (net, s) : net_dec_act (net, s, l);
-      conv_forward (out, in, PARAM (L, params, L->dec_w[l]), PARAM (L, params, L->dec_b[l]),
-                    &net->dec[l], net->conv_work);
+      if (l == 0)
+        conv_broadcast_forward (out, net_z (net, s), net->dec_coords,
+                                PARAM (L, params, L->dec_w[0]), PARAM (L, params, L->dec_b[0]),
+                                &net->dec[0], net->conv_work);
+      else
+        conv_forward (out, net_dec_act (net, s, l - 1), PARAM (L, params, L->dec_w[l]),
+                      PARAM (L, params, L->dec_b[l]), &net->dec[l], net->conv_work);
       if (l < net->L_dec)
         elu_forward (out, out, (size_t) net->N * net->P * net->C_dec);
     }
@@ -43,34 +34,21 @@ net_decoder_backward (IodineNet *net, const float *params, float *grads, int s, 
   const ParamLayout *L = net->layout;
   const size_t NP = (size_t) net->N * net->P;
   float *d_act = net->d_act_a, *d_pre = net->d_act_b;
-  for (int l = net->L_dec; l >= 0; l--)
+  for (int l = net->L_dec; l >= 1; l--)
     {
       const float *dy = l == net->L_dec ? net->d_out : d_pre;
-      const float *x = l == 0 ? net->dec_in : net_dec_act (net, s, l - 1);
-      float *dx = l == 0 ? net->d_in : d_act;
-      size_t cin = net->dec[l].cin;
-      memset (dx, 0, sizeof (float) * NP * cin);
-      conv_backward (dx, grads ? PARAM (L, grads, L->dec_w[l]) : NULL,
-                     grads ? PARAM (L, grads, L->dec_b[l]) : NULL, dy, x,
-                     PARAM (L, params, L->dec_w[l]), &net->dec[l], net->conv_work);
-      if (l > 0)
-        {
-          memset (d_pre, 0, sizeof (float) * NP * net->C_dec);
-          elu_backward (d_pre, d_act, net_dec_act (net, s, l - 1), NP * net->C_dec);
-        }
+      memset (d_act, 0, sizeof (float) * NP * net->C_dec);
+      conv_backward (d_act, grads ? PARAM (L, grads, L->dec_w[l]) : NULL,
+                     grads ? PARAM (L, grads, L->dec_b[l]) : NULL, dy,
+                     net_dec_act (net, s, l - 1), PARAM (L, params, L->dec_w[l]), &net->dec[l],
+                     net->conv_work);
+      memset (d_pre, 0, sizeof (float) * NP * net->C_dec);
+      elu_backward (d_pre, d_act, net_dec_act (net, s, l - 1), NP * net->C_dec);
     }
-  const int M = net->M;
-  for (int n = 0; n < net->N; n++)
-    {
-      float *d = dz + (size_t) n * M;
-      memset (d, 0, sizeof (float) * M);
-      for (int p = 0; p < net->P; p++)
-        {
-          const float *g = net->d_in + ((size_t) n * net->P + p) * (M + 2);
-          for (int m = 0; m < M; m++)
-            d[m] += g[m];
-        }
-    }
+  conv_broadcast_backward (dz, grads ? PARAM (L, grads, L->dec_w[0]) : NULL,
+                           grads ? PARAM (L, grads, L->dec_b[0]) : NULL,
+                           net->L_dec == 0 ? net->d_out : d_pre, net_z (net, s), net->dec_coords,
+                           PARAM (L, params, L->dec_w[0]), &net->dec[0], net->conv_work);
 }
 
 /* ∂L_t/∂λ (per image, SG input of the refinement): through the sample and
@@ -244,7 +222,6 @@ iodine_net_forward (IodineNet *net, const float *params, const float *images, co
             float sigma = sqrtf (softplusf (lam[(size_t) n * 2 * M + M + m]));
             z[i] = lam[(size_t) n * 2 * M + m] + sigma * e[i];
           }
-      net_build_decoder_input (net, z);
       decoder_forward (net, params, s);
 
       double nll = 0.0, kl = 0.0;

@@ -76,10 +76,8 @@ net_glam_xhat (IodineNet *n, int s)
   return n->glam_xhat + (size_t) s * n->N * 2 * n->M;
 }
 
-void net_build_decoder_input (IodineNet *net, const float *z);
 /* Backpropagates net->d_out through the decoder of saved iteration s:
- * parameter gradients into grads (NULL: none), ∂/∂z into dz [N, M]. Needs
- * net->dec_in built from that iteration's z. */
+ * parameter gradients into grads (NULL: none), ∂/∂z into dz [N, M]. */
 void net_decoder_backward (IodineNet *net, const float *params, float *grads, int s, float *dz);
 
 #endif
