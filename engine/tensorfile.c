@@ -447,13 +447,15 @@ iodine_tensor_file_parse (const guint8 *bytes, size_t size, const char *label, G
   if (n < 2)
     {
       set_error (error, IODINE_ERROR_FORMAT, label,
-                 "header length %" G_GUINT64_FORMAT " is too small for a JSON object", n);
+                 "not a safetensors file: header length %" G_GUINT64_FORMAT
+                 " is too small for a JSON object", n);
       return NULL;
     }
   if (n > HEADER_MAX)
     {
       set_error (error, IODINE_ERROR_FORMAT, label,
-                 "header length %" G_GUINT64_FORMAT " is above the limit of 100 MB", n);
+                 "not a safetensors file: header length %" G_GUINT64_FORMAT
+                 " is above the limit of 100 MB", n);
       return NULL;
     }
   if (n > size - 8)
