@@ -52,6 +52,23 @@ cli_parse_size (const char *text, int *width, int *height)
 }
 
 gboolean
+cli_check_output (const char *program, const char *option, const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      fprintf (stderr, "%s: cannot write %s (%s): it is a directory\n", program, path, option);
+      return FALSE;
+    }
+  char *dir = g_path_get_dirname (path);
+  gboolean ok = g_file_test (dir, G_FILE_TEST_IS_DIR);
+  if (!ok)
+    fprintf (stderr, "%s: cannot write %s (%s): the directory %s does not exist\n", program,
+             path, option, dir);
+  g_free (dir);
+  return ok;
+}
+
+gboolean
 cli_is_terminal (void)
 {
   return isatty (STDERR_FILENO);

@@ -8,6 +8,7 @@
 #include "sheet.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +50,33 @@ progress_print (int t, int total, float loss, gpointer data)
   return TRUE;
 }
 
+/* --slots and --iterations: CLI_UNSET becomes 0 (the weights' default); any
+ * value given must be in range, 0 included. */
+static int
+check_slots_iterations (int *slots, int *iterations)
+{
+  if (*slots != CLI_UNSET && (*slots < IODINE_MIN_SLOTS || *slots > IODINE_MAX_SLOTS))
+    return cli_usage (PROG, "--slots must be between %d and %d, not %d", IODINE_MIN_SLOTS,
+                      IODINE_MAX_SLOTS, *slots);
+  if (*iterations != CLI_UNSET && (*iterations < 1 || *iterations > IODINE_MAX_ITERATIONS))
+    return cli_usage (PROG, "--iterations must be between 1 and %d, not %d",
+                      IODINE_MAX_ITERATIONS, *iterations);
+  if (*slots == CLI_UNSET)
+    *slots = 0;
+  if (*iterations == CLI_UNSET)
+    *iterations = 0;
+  return CLI_OK;
+}
+
+static int run_decompose (const char *image, const char *weights, const char *output,
+                          const char *png_dir, int slots, int iterations, gint64 seed,
+                          gboolean deterministic, gboolean native, gboolean verbose);
+
 static int
 cmd_decompose (int argc, char **argv)
 {
   char *weights = NULL, *output = NULL, *png_dir = NULL;
-  int slots = 0, iterations = 0, verbose = 0;
+  int slots = CLI_UNSET, iterations = CLI_UNSET, verbose = 0;
   gint64 seed = 0;
   gboolean deterministic = FALSE, native = FALSE;
   GOptionEntry entries[] = {
@@ -81,35 +104,37 @@ cmd_decompose (int argc, char **argv)
     return cli_usage (PROG, "decompose needs --weights FILE");
   if (!output && !png_dir)
     return cli_usage (PROG, "nothing to write: give --output FILE and/or --png-dir DIR");
-  if (slots != 0 && (slots < IODINE_MIN_SLOTS || slots > IODINE_MAX_SLOTS))
-    return cli_usage (PROG, "--slots must be between %d and %d, not %d", IODINE_MIN_SLOTS,
-                      IODINE_MAX_SLOTS, slots);
-  if (iterations != 0 && (iterations < 1 || iterations > IODINE_MAX_ITERATIONS))
-    return cli_usage (PROG, "--iterations must be between 1 and %d, not %d",
-                      IODINE_MAX_ITERATIONS, iterations);
+  int code_range = check_slots_iterations (&slots, &iterations);
+  if (code_range != CLI_OK)
+    return code_range;
+  if (output && !cli_check_output (PROG, "--output", output))
+    return CLI_USAGE_ERROR;
+  /* Created up front so that a bad path fails before the work, and removed
+   * again (if still empty) when the run fails: no partial output. */
+  gboolean png_dir_created = png_dir && !g_file_test (png_dir, G_FILE_TEST_EXISTS);
   if (png_dir && g_mkdir_with_parents (png_dir, 0755) != 0)
     {
       fprintf (stderr, "%s: cannot create the directory %s: %s\n", PROG, png_dir,
                g_strerror (errno));
       return CLI_USAGE_ERROR;
     }
-  if (output)
-    {
-      char *dir = g_path_get_dirname (output);
-      gboolean exists = g_file_test (dir, G_FILE_TEST_IS_DIR);
-      if (!exists)
-        fprintf (stderr, "%s: cannot write %s: the directory %s does not exist\n", PROG, output,
-                 dir);
-      g_free (dir);
-      if (!exists)
-        return CLI_USAGE_ERROR;
-    }
+  int status = run_decompose (argv[1], weights, output, png_dir, slots, iterations, seed,
+                              deterministic, native, verbose);
+  if (status != CLI_OK && png_dir_created)
+    g_rmdir (png_dir);
+  return status;
+}
 
+static int
+run_decompose (const char *image, const char *weights, const char *output, const char *png_dir,
+               int slots, int iterations, gint64 seed, gboolean deterministic, gboolean native,
+               gboolean verbose)
+{
   GError *error = NULL;
   IodineModel *model = iodine_model_load (weights, &error);
   if (!model)
     return cli_fail (PROG, error);
-  IodineImage *img = iodine_image_load (argv[1], &error);
+  IodineImage *img = iodine_image_load (image, &error);
   if (!img)
     {
       iodine_model_free (model);
@@ -143,7 +168,7 @@ cmd_decompose (int argc, char **argv)
       GHashTable *md = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
       g_hash_table_insert (md, "format", g_strdup ("iodine-decomposition"));
       g_hash_table_insert (md, "weights", g_strdup (weights));
-      g_hash_table_insert (md, "image", g_strdup (argv[1]));
+      g_hash_table_insert (md, "image", g_strdup (image));
       g_hash_table_insert (md, "slots", g_strdup_printf ("%d", r->slots));
       g_hash_table_insert (md, "iterations", g_strdup_printf ("%d", r->iterations));
       g_hash_table_insert (md, "seed", g_strdup_printf ("%" G_GINT64_FORMAT, seed));
@@ -212,7 +237,7 @@ static int
 cmd_eval (int argc, char **argv)
 {
   char *weights = NULL, *dataset = NULL, *sheet = NULL;
-  int count = 100, slots = 0, iterations = 0;
+  int count = 100, slots = CLI_UNSET, iterations = CLI_UNSET;
   gint64 seed = 1000;
   GOptionEntry entries[] = {
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (required)", "FILE" },
@@ -237,6 +262,11 @@ cmd_eval (int argc, char **argv)
     return cli_usage (PROG, "eval needs --weights FILE");
   if (count < 1 || count > 1000000)
     return cli_usage (PROG, "--count must be between 1 and 1000000");
+  int code_range = check_slots_iterations (&slots, &iterations);
+  if (code_range != CLI_OK)
+    return code_range;
+  if (sheet && !cli_check_output (PROG, "--sheet", sheet))
+    return CLI_USAGE_ERROR;
   GError *error = NULL;
   IodineModel *m = iodine_model_load (weights, &error);
   if (!m)
