@@ -157,13 +157,15 @@ main (int argc, char **argv)
   iodine_blas_prefer_fast_kernels (argv);
   Args a = { 0 };
   a.steps = 1000;
-  a.batch = 0;
   a.lr = 0;
   a.validate_every = 0;
   a.val_count = 64;
   a.checkpoint_every = 100;
   a.log_every = 10;
   a.lstm = -1;
+  /* 0 is refused for these rather than taken for "the default" */
+  a.slots = a.iterations = a.latent = a.dec_layers = a.dec_channels = a.dec_kernel = CLI_UNSET;
+  a.ref_layers = a.ref_channels = a.ref_kernel = a.batch = CLI_UNSET;
   a.seed = 1;
   a.clip = 5.0;
   GOptionEntry entries[] = {
@@ -230,6 +232,25 @@ main (int argc, char **argv)
       || a.val_count > 100000 || a.threads < 0 || a.threads > 256)
     return cli_usage (PROG, "--log-every, --checkpoint-every and --val-count must be positive, "
                             "--validate-every and --threads not negative");
+  const struct { const char *name; int value; } positive[] = {
+    { "--slots", a.slots }, { "--iterations", a.iterations }, { "--latent", a.latent },
+    { "--dec-layers", a.dec_layers }, { "--dec-channels", a.dec_channels },
+    { "--dec-kernel", a.dec_kernel }, { "--ref-layers", a.ref_layers },
+    { "--ref-channels", a.ref_channels }, { "--ref-kernel", a.ref_kernel },
+    { "--batch", a.batch },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (positive); i++)
+    if (positive[i].value != CLI_UNSET && positive[i].value < 1)
+      return cli_usage (PROG, "%s must be positive, not %d", positive[i].name, positive[i].value);
+  /* Every file is checked before training, not when it is first written
+   * hours later. */
+  const struct { const char *name; const char *path; } outputs[] = {
+    { "--out", a.out }, { "--checkpoint", a.checkpoint }, { "--log", a.log },
+    { "--plot", a.plot }, { "--sheet", a.sheet },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (outputs); i++)
+    if (outputs[i].path && !cli_check_output (PROG, outputs[i].name, outputs[i].path))
+      return CLI_USAGE_ERROR;
   if (a.resume && (a.init || a.config))
     return cli_usage (PROG, "--resume continues a run as it was; it cannot be combined with --config or --init");
   if (a.threads > 0)
