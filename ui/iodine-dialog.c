@@ -25,7 +25,8 @@
 #define THUMB_SIZE 52         /* per-slot thumbnails, pixels, at most */
 #define THUMB_SPACING 6
 #define COALESCE_MS 150       /* pause after a change before computing */
-#define SEED_MAX 4294967295.0 /* seeds the spin button offers: 32 bits */
+/* Seeds the spin button offers: what GIMP's int procedure argument holds */
+#define SEED_MAX G_MAXINT32
 #define OVERLAY_ALPHA 0.5
 
 typedef struct Dialog Dialog;
@@ -783,6 +784,12 @@ add_thumbnail (Dialog *d, int k, int n, cairo_surface_t *surface, float coverage
 /* ------------------------------------------------------------------ */
 /* Values and widgets                                                  */
 
+static double
+random_seed (void)
+{
+  return (double) g_random_int_range (0, SEED_MAX);
+}
+
 static void
 update_seed_sensitivity (Dialog *d)
 {
@@ -824,10 +831,10 @@ set_widgets (Dialog *d, const IodineDecomposeValues *v)
   gtk_adjustment_set_value (d->slots_adj, CLAMP (v->slots, IODINE_SLOTS_MIN, IODINE_SLOTS_MAX));
   gtk_adjustment_set_value (d->iterations_adj,
                             CLAMP (v->iterations, IODINE_ITERATIONS_MIN, IODINE_ITERATIONS_MAX));
-  if (v->seed >= 0 && (double) v->seed <= SEED_MAX)
+  if (v->seed >= 0 && v->seed <= SEED_MAX)
     gtk_adjustment_set_value (d->seed_adj, (double) v->seed);
   else
-    gtk_adjustment_set_value (d->seed_adj, (double) g_random_int ());
+    gtk_adjustment_set_value (d->seed_adj, random_seed ());
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (d->deterministic_check), v->deterministic);
   update_seed_sensitivity (d);
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (v->content == IODINE_CONTENT_RECONSTRUCTION
@@ -900,7 +907,7 @@ static void
 new_seed_clicked (GtkButton *button, Dialog *d)
 {
   (void) button;
-  gtk_adjustment_set_value (d->seed_adj, (double) g_random_int ());
+  gtk_adjustment_set_value (d->seed_adj, random_seed ());
 }
 
 static void
@@ -910,7 +917,7 @@ resample_clicked (GtkButton *button, Dialog *d)
   d->updating = TRUE;
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (d->deterministic_check), FALSE);
   update_seed_sensitivity (d);
-  gtk_adjustment_set_value (d->seed_adj, (double) g_random_int ());
+  gtk_adjustment_set_value (d->seed_adj, random_seed ());
   if (!gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (d->preview_toggle)))
     gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (d->preview_toggle), TRUE);
   d->updating = FALSE;
@@ -1262,7 +1269,7 @@ build_settings_column (Dialog *d)
   g_signal_connect (d->deterministic_check, "toggled", G_CALLBACK (deterministic_toggled), d);
   gtk_grid_attach (GTK_GRID (grid), d->deterministic_check, 0, 2, 3, 1);
 
-  d->seed_adj = gtk_adjustment_new (0, 0, SEED_MAX, 1, 100, 0);
+  d->seed_adj = gtk_adjustment_new (0, 0, (double) SEED_MAX, 1, 100, 0);
   d->seed_spin = gtk_spin_button_new (d->seed_adj, 1, 0);
   gtk_widget_set_name (d->seed_spin, "iodine-seed");
   gtk_spin_button_set_numeric (GTK_SPIN_BUTTON (d->seed_spin), TRUE);

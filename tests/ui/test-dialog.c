@@ -13,7 +13,8 @@
  * closes it after N ms in any case (exit 2). --exercise drives the dialog
  * through its features (coalesced changes, resample, cancel, a broken model,
  * deterministic, "Other file…", OK) and exits 1 if a check fails.
- * Prints the values on OK. */
+ * Prints the values on OK. IODINE_LOCALEDIR overrides where the
+ * translations are looked up, e.g. BUILD/po with LANGUAGE=de. */
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <locale.h>
@@ -431,6 +432,7 @@ main (int argc, char **argv)
       CHECK (values.slots == 6);
       CHECK (values.iterations == 8);
       CHECK (values.deterministic);
+      CHECK (values.seed >= 0 && values.seed <= G_MAXINT32);
       CHECK (strcmp (values.weights, exercise_model_path) == 0);
       g_print ("exercise: %s\n", exercise_failures ? "FAILED" : "ok");
     }
