@@ -1,0 +1,210 @@
+#!/bin/bash
+# End-to-end test of iodine-train (and of iodine info / decompose / eval on
+# the weights it writes), on a tiny architecture at 16×16 so that every run
+# takes a fraction of a second.
+#
+# Checks: a short run writes weights with provenance and without optimizer
+# state, a checkpoint with it, a CSV log with validation FG-ARI and a plot;
+# N steps + resume to 2N equals 2N steps in one run, byte for byte; SIGINT
+# exits 130 with a loadable checkpoint that --resume continues; bad usage
+# exits 2 with a message; the weights decompose an image and evaluate.
+set -u
+
+BUILD=${IODINE_BUILD_DIR:?IODINE_BUILD_DIR must be set}
+TRAIN=$BUILD/engine/iodine-train
+IODINE=$BUILD/engine/iodine
+export OPENBLAS_NUM_THREADS=1
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-train-cli-XXXXXX")
+BG_PID=
+cleanup () {
+  if [ -n "$BG_PID" ] && kill -0 "$BG_PID" 2>/dev/null; then
+    kill "$BG_PID" 2>/dev/null
+    wait "$BG_PID" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cd "$WORK" || exit 1
+
+FAILED=0
+fail () {
+  echo "FAIL: $*"
+  FAILED=$((FAILED + 1))
+}
+pass () {
+  echo "ok: $*"
+}
+
+TINY=(--size 16x16 --slots 2 --iterations 2 --latent 4 --dec-channels 4 --dec-layers 2
+      --ref-channels 4 --ref-layers 2 --mlp 8 --batch 2 --threads 1)
+
+# Reads a safetensors header: prints the tensor names, then "META key=value"
+# lines for the metadata.
+header () {
+  python3 - "$1" <<'EOF'
+import json, struct, sys
+with open(sys.argv[1], 'rb') as f:
+    n = struct.unpack('<Q', f.read(8))[0]
+    h = json.loads(f.read(n))
+for k, v in h.items():
+    if k == '__metadata__':
+        for mk, mv in v.items():
+            print('META %s=%s' % (mk, mv))
+    else:
+        print(k)
+EOF
+}
+
+# --- a short run: weights, checkpoint, log, validation, plot ---------------
+"$TRAIN" "${TINY[@]}" --steps 4 --checkpoint c --out w --log run.csv --log-every 1 \
+    --validate-every 2 --val-count 4 --plot curves.png > run.out 2> run.err
+rc=$?
+if [ $rc -eq 0 ] && [ -s w ] && [ -s c ]; then pass "4 steps: exit 0, weights and checkpoint"
+else fail "4 steps: exit $rc"; cat run.err; fi
+
+"$IODINE" info w > info.txt 2> info.err
+rc=$?
+if [ $rc -eq 0 ] && grep -Eq '^ +dataset +tetrominoes$' info.txt \
+   && grep -Eq '^ +train_steps +4$' info.txt && grep -Eq '^ +train_seed +1$' info.txt \
+   && grep -Eq 'training size +16×16' info.txt && grep -Eq '^ +fg_ari +[0-9.]+$' info.txt; then
+  pass "iodine info shows the provenance"
+else fail "iodine info (exit $rc):"; cat info.txt info.err; fi
+
+header w > w.hdr || fail "cannot parse the header of w"
+if grep -q '^adam\.' w.hdr; then fail "weights file holds adam.* tensors"
+else pass "weights file has no adam.* tensors"; fi
+if grep -q '^META train\.' w.hdr; then fail "weights file holds train.* metadata"
+else pass "weights file has no train.* metadata"; fi
+n_w=$(grep -vc '^META' w.hdr)
+
+header c > c.hdr || fail "cannot parse the header of c"
+n_m=$(grep -c '^adam\.m\.' c.hdr)
+n_v=$(grep -c '^adam\.v\.' c.hdr)
+if [ "$n_m" -eq "$n_w" ] && [ "$n_v" -eq "$n_w" ] && grep -qx 'META train.step=4' c.hdr \
+   && grep -qx 'META train.dataset=tetrominoes' c.hdr && grep -qx 'META train.batch=2' c.hdr; then
+  pass "checkpoint: $n_w weights, $n_m adam.m, $n_v adam.v, train.step=4"
+else fail "checkpoint contents (weights $n_w, adam.m $n_m, adam.v $n_v)"; grep META c.hdr; fi
+
+want_header='step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s'
+if [ "$(head -n 1 run.csv)" = "$want_header" ] && [ "$(wc -l < run.csv)" -eq 5 ] \
+   && [ "$(cut -d, -f1 run.csv | tail -n +2 | tr '\n' ' ')" = "1 2 3 4 " ] \
+   && awk -F, 'NR > 1 && NF != 10 { bad = 1 } END { exit bad }' run.csv; then
+  pass "CSV header and 4 rows of 10 fields"
+else fail "CSV log:"; cat run.csv; fi
+
+# validation rows (steps 2 and 4) carry an FG-ARI in [0, 1], the others none
+if awk -F, 'NR == 1 { next }
+            ($1 % 2 == 0) && !($7 != "" && $7 >= 0 && $7 <= 1 && $8 != "") { bad = 1 }
+            ($1 % 2 == 1) && ($7 != "" || $8 != "") { bad = 1 }
+            END { exit bad }' run.csv; then
+  pass "val_fg_ari at the validation steps"
+else fail "val_fg_ari column:"; cat run.csv; fi
+
+if [ "$(head -c 8 curves.png | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; then
+  pass "--plot writes a PNG"
+else fail "--plot did not write a PNG"; fi
+
+# --- N steps, then resume to 2N, equals 2N in one run -----------------------
+"$TRAIN" "${TINY[@]}" --seed 7 --steps 6 --checkpoint full.ckpt --out full.st \
+    > /dev/null 2> full.err || { fail "6 steps in one run"; cat full.err; }
+"$TRAIN" "${TINY[@]}" --seed 7 --steps 3 --checkpoint half.ckpt \
+    > /dev/null 2> half.err || { fail "3 steps"; cat half.err; }
+"$TRAIN" --resume half.ckpt --steps 6 --checkpoint half.ckpt --out resumed.st --threads 1 \
+    > /dev/null 2> resumed.err || { fail "resume 3 → 6"; cat resumed.err; }
+if cmp full.st resumed.st; then pass "3 steps + resume to 6 = 6 steps (weights byte for byte)"
+else fail "resumed weights differ from the uninterrupted run"; fi
+if cmp full.ckpt half.ckpt; then pass "and the checkpoints too"
+else fail "resumed checkpoint differs from the uninterrupted run"; fi
+grep -q 'from step 3 to 6' resumed.err || fail "resume does not say it starts at step 3"
+
+# --- SIGINT: exit 130, a loadable checkpoint, and --resume continues -------
+"$TRAIN" "${TINY[@]}" --steps 1000000 --checkpoint int.ckpt --checkpoint-every 5 \
+    > /dev/null 2> int.err &
+BG_PID=$!
+for _ in $(seq 200); do
+  [ -s int.ckpt ] && break
+  sleep 0.05
+done
+kill -INT "$BG_PID"
+wait "$BG_PID"
+rc=$?
+BG_PID=
+if [ $rc -eq 130 ] && grep -q 'interrupted at step' int.err; then pass "SIGINT: exit 130"
+else fail "SIGINT: exit $rc"; cat int.err; fi
+if "$IODINE" info int.ckpt > int.info 2>&1; then pass "the interrupted checkpoint loads"
+else fail "iodine info on the interrupted checkpoint"; cat int.info; fi
+stopped=$(sed -n 's/.*interrupted at step \([0-9]*\).*/\1/p' int.err)
+if grep -Eq "^ +train_steps +$stopped\$" int.info; then
+  pass "the checkpoint is of step $stopped, where it stopped"
+else fail "checkpoint step (stopped at '$stopped')"; cat int.info; fi
+target=$((stopped + 2))
+"$TRAIN" --resume int.ckpt --steps "$target" --checkpoint int.ckpt --out int.st --threads 1 \
+    > /dev/null 2> int2.err
+rc=$?
+if [ $rc -eq 0 ] && grep -q "from step $stopped to $target" int2.err \
+   && "$IODINE" info int.st | grep -Eq "^ +train_steps +$target\$"; then
+  pass "--resume continues from step $stopped to $target"
+else fail "--resume after SIGINT (exit $rc)"; cat int2.err; fi
+
+# --- bad usage: exit 2 with a message ---------------------------------------
+expect_usage () {
+  local what=$1 pattern=$2
+  shift 2
+  "$@" > usage.out 2> usage.err
+  local rc=$?
+  if [ $rc -eq 2 ] && grep -qi -- "$pattern" usage.err; then pass "$what: exit 2, “$(head -n 1 usage.err)”"
+  else fail "$what: exit $rc, expected 2 and a message matching '$pattern'"; cat usage.err; fi
+}
+head -c 300 c > corrupt.ckpt
+expect_usage "unknown --config" "unknown configuration" "$TRAIN" --config nonsense --steps 1
+expect_usage "--size 1x1" "--size" "$TRAIN" "${TINY[@]}" --size 1x1 --steps 1
+expect_usage "--mlp abc" "--mlp" "$TRAIN" "${TINY[@]}" --mlp abc --steps 1
+expect_usage "--resume of a missing file" "missing.ckpt" "$TRAIN" --resume missing.ckpt --steps 1
+expect_usage "--resume of a corrupt file" "corrupt.ckpt" "$TRAIN" --resume corrupt.ckpt --steps 1
+expect_usage "--resume of plain weights" "not a training checkpoint" "$TRAIN" --resume w --steps 1
+expect_usage "--resume with --config" "--resume" "$TRAIN" --resume c --config tetrominoes
+expect_usage "unknown option" "--frobnicate" "$TRAIN" --frobnicate
+[ -e missing.ckpt ] && fail "a failed --resume created missing.ckpt"
+
+# --- the weights in use: decompose a generated PNG, evaluate ---------------
+python3 - <<'EOF' || fail "cannot write scene.png"
+import struct, zlib
+w = h = 24
+rows = []
+for y in range(h):
+    row = bytearray([0])
+    for x in range(w):
+        if 3 <= x < 11 and 4 <= y < 12:
+            row += bytes((220, 40, 40))
+        elif 13 <= x < 21 and 12 <= y < 20:
+            row += bytes((40, 200, 60))
+        else:
+            row += bytes((10, 10, 10))
+    rows.append(bytes(row))
+def chunk(t, d):
+    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+png = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) \
+    + chunk(b'IDAT', zlib.compress(b''.join(rows))) + chunk(b'IEND', b'')
+open('scene.png', 'wb').write(png)
+EOF
+"$IODINE" decompose --weights w --output out.safetensors --png-dir slots scene.png \
+    > dec.out 2> dec.err
+rc=$?
+n_png=$(find slots -name '*.png' 2>/dev/null | wc -l)
+if [ $rc -eq 0 ] && [ -s out.safetensors ] && [ "$n_png" -ge 2 ] \
+   && header out.safetensors | grep -qx masks; then
+  pass "iodine decompose: exit 0, tensors and $n_png PNGs"
+else fail "iodine decompose (exit $rc, $n_png PNGs)"; cat dec.out dec.err; fi
+
+"$IODINE" eval --weights w --dataset tetrominoes --count 4 > eval.out 2> eval.err
+rc=$?
+if [ $rc -eq 0 ] && grep -Eq '^FG-ARI +[-0-9.]+' eval.out; then
+  pass "iodine eval: $(grep FG-ARI eval.out)"
+else fail "iodine eval (exit $rc)"; cat eval.out eval.err; fi
+
+if [ $FAILED -ne 0 ]; then
+  echo "$FAILED checks failed"
+  exit 1
+fi
+echo "all checks passed"
