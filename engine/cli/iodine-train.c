@@ -115,6 +115,10 @@ format_duration (char *buf, size_t n, double s)
   g_snprintf (buf, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
 }
 
+/* wall-clock seconds of training before this process, from the checkpoint */
+static double base_wall_s;
+static gint64 start_us;
+
 static void
 set_provenance (IodineModel *m, const IodineTrainer *tr, double fg_ari)
 {
@@ -128,6 +132,8 @@ set_provenance (IodineModel *m, const IodineTrainer *tr, double fg_ari)
   g_snprintf (buf, sizeof buf, "batch %d, lr %g, warm-up %d, half-life %g, K %d, T %d",
               o->batch, o->lr, o->warmup_steps, o->decay_half_life, o->slots, o->iterations);
   iodine_model_set_metadata (m, "train_options", buf);
+  g_snprintf (buf, sizeof buf, "%.0f", base_wall_s + (g_get_monotonic_time () - start_us) / 1e6);
+  iodine_model_set_metadata (m, "train_wall_s", buf);
   if (!isnan (fg_ari))
     {
       g_snprintf (buf, sizeof buf, "%.4f", fg_ari);
@@ -362,6 +368,9 @@ main (int argc, char **argv)
     last_ari = g_ascii_strtod (last, NULL);
   gboolean tty = cli_is_terminal ();
   gint64 start = g_get_monotonic_time ();
+  start_us = start;
+  const char *wall = iodine_model_metadata (model, "train_wall_s");
+  base_wall_s = wall ? g_ascii_strtod (wall, NULL) : 0.0;
   guint64 start_step = iodine_trainer_step_count (tr);
   double ips = 0.0;
   fprintf (stderr, "%s: %s, %zu parameters, batch %d, K %d, T %d, %d×%d, from step %" G_GUINT64_FORMAT " to %" G_GINT64_FORMAT "\n",
@@ -412,7 +421,7 @@ main (int argc, char **argv)
                 iodine_result_free (keep[i]);
             }
         }
-      double elapsed = (g_get_monotonic_time () - start) / 1e6;
+      double elapsed = base_wall_s + (g_get_monotonic_time () - start) / 1e6;
       if (log && (step % a.log_every == 0 || !isnan (val_ari)))
         {
           fprintf (log, "%" G_GUINT64_FORMAT ",%.3f,%.3f,%.3f,%.4f,%.3f,", step, st.loss, st.nll,
