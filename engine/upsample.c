@@ -1,20 +1,14 @@
-/* Edge-aware mask upsampling: a fast colour guided filter (He, Sun & Tang,
- * "Guided Image Filtering", 2010; He & Sun, "Fast Guided Filter", 2015).
- *
- * The low-resolution masks are bilinearly upsampled to a working resolution
- * of at most IODINE_GF_WORK_PIXELS pixels, where the guided filter's linear
- * coefficients (a, b) are computed against the image downscaled to that
- * resolution with box filters of radius ≈ one model pixel; a and b are then
- * bilinearly upsampled and applied to the full-resolution image, q = a·I + b.
- * Every step is O(pixels), independent of the radius. */
+/* Resampling and edge-aware mask upsampling for the plug-in: masks
+ * computed at the model's training size are brought to full resolution by
+ * a joint bilateral upsampling guided by the full-resolution image. The
+ * weights of each pixel are computed once and shared by all masks; rows
+ * are split over the CPU's cores. O(pixels × (16 + 16·slots)). */
 #include "upsample.h"
 #include "iodine.h"
 
 #include <math.h>
 #include <string.h>
 
-#define IODINE_GF_WORK_PIXELS (768 * 1024)
-#define IODINE_GF_EPS 1e-3f
 
 /* ---- separable resampling ---------------------------------------------- */
 
@@ -123,57 +117,7 @@ iodine_resample (const float *src, int w, int h, int c, float *dst, int W, int H
   taps_clear (&ty);
 }
 
-/* ---- box filter ---------------------------------------------------------- */
-
-/* Mean over the (2r+1)² window clipped to the image; O(W·H). tmp and colsum
- * are scratch of W·H and W floats. src and dst may not alias. */
-static void
-box_mean (const float *src, float *dst, int W, int H, int r, float *tmp, double *colsum)
-{
-  for (int y = 0; y < H; y++)
-    {
-      const float *in = src + (size_t) y * W;
-      float *out = tmp + (size_t) y * W;
-      double sum = 0.0;
-      int hi = MIN (r, W - 1);
-      for (int x = 0; x <= hi; x++)
-        sum += in[x];
-      for (int x = 0; x < W; x++)
-        {
-          int lo = MAX (x - r, 0), top = MIN (x + r, W - 1);
-          out[x] = (float) (sum / (top - lo + 1));
-          if (x + r + 1 < W) sum += in[x + r + 1];
-          if (x - r >= 0) sum -= in[x - r];
-        }
-    }
-  for (int x = 0; x < W; x++)
-    colsum[x] = 0.0;
-  for (int y = 0; y <= MIN (r, H - 1); y++)
-    for (int x = 0; x < W; x++)
-      colsum[x] += tmp[(size_t) y * W + x];
-  for (int y = 0; y < H; y++)
-    {
-      int lo = MAX (y - r, 0), top = MIN (y + r, H - 1);
-      double inv = 1.0 / (top - lo + 1);
-      float *out = dst + (size_t) y * W;
-      for (int x = 0; x < W; x++)
-        out[x] = (float) (colsum[x] * inv);
-      if (y + r + 1 < H)
-        {
-          const float *add = tmp + (size_t) (y + r + 1) * W;
-          for (int x = 0; x < W; x++)
-            colsum[x] += add[x];
-        }
-      if (y - r >= 0)
-        {
-          const float *sub = tmp + (size_t) (y - r) * W;
-          for (int x = 0; x < W; x++)
-            colsum[x] -= sub[x];
-        }
-    }
-}
-
-/* ---- guided filter ------------------------------------------------------- */
+/* ---- joint bilateral upsampling ------------------------------------------ */
 
 static void
 renormalise (float *out, int n, size_t N)
@@ -206,6 +150,137 @@ try_alloc (size_t n_floats, GError **error)
   return p;
 }
 
+/* Joint bilateral upsampling (Kopf et al. 2007): each full-resolution pixel
+ * is the weighted mean of the 4 × 4 nearest model pixels' mask values, the
+ * weight being a spatial Gaussian (σ = 1 model pixel) times a range
+ * Gaussian of the colour difference between the pixel and the model pixel
+ * (the image as the model saw it). The masks summing to 1 is kept. */
+#define JBU_SIGMA_SPACE 1.0
+#define JBU_SIGMA_RANGE 0.1
+#define JBU_LUT_SIZE 4096
+#define JBU_LUT_SCALE (JBU_LUT_SIZE / 3.0)
+
+typedef struct {
+  const float *masks;
+  int n, w, h;
+  const float *guide;
+  int W, H;
+  const float *low_guide;
+  float *out;
+  /* [h, w]: 1 where the masks are constant over the 4 × 4 neighbourhood
+   * whose first sample is this one, so that no weights are needed there */
+  const guint8 *flat;
+  float range_lut[JBU_LUT_SIZE];
+} JbuShared;
+
+typedef struct {
+  JbuShared *shared;
+  int y0, y1;
+} JbuJob;
+
+static void
+jbu_axis (int i, int in, int out, int *first, float wt[4])
+{
+  double u = (i + 0.5) * in / out - 0.5;
+  int f = (int) floor (u) - 1;
+  *first = f;
+  for (int t = 0; t < 4; t++)
+    {
+      int j = f + t;
+      double d = j - u;
+      wt[t] = (j < 0 || j >= in) ? 0.0f
+              : (float) exp (-d * d / (2.0 * JBU_SIGMA_SPACE * JBU_SIGMA_SPACE));
+    }
+}
+
+static gpointer
+jbu_rows (gpointer data)
+{
+  JbuJob *job = data;
+  const JbuShared *s = job->shared;
+  int w = s->w, h = s->h, W = s->W, n = s->n;
+  size_t N = (size_t) W * s->H, M = (size_t) w * h;
+  int *fx = g_new (int, W);
+  float *wx = g_new (float, (size_t) W * 4);
+  for (int x = 0; x < W; x++)
+    jbu_axis (x, w, W, &fx[x], wx + (size_t) x * 4);
+  float *acc = g_new (float, n);
+
+  for (int y = job->y0; y < job->y1; y++)
+    {
+      int fy;
+      float wy[4];
+      jbu_axis (y, h, s->H, &fy, wy);
+      const float *g = s->guide + (size_t) y * W * 3;
+      for (int x = 0; x < W; x++)
+        {
+          size_t o = (size_t) y * W + x;
+          int cx = CLAMP (fx[x] + 1, 0, w - 1), cy = CLAMP (fy + 1, 0, h - 1);
+          if (s->flat[(size_t) CLAMP (fy, 0, h - 1) * w + CLAMP (fx[x], 0, w - 1)] &&
+              fx[x] >= 0 && fy >= 0)
+            {
+              for (int k = 0; k < n; k++)
+                s->out[(size_t) k * N + o] = s->masks[(size_t) k * M + (size_t) cy * w + cx];
+              continue;
+            }
+          float r = g[x * 3], gg = g[x * 3 + 1], b = g[x * 3 + 2];
+          float total = 0.0f, spatial_total = 0.0f;
+          int idx[16];
+          float wts[16], sps[16];
+          int m = 0;
+          for (int ty = 0; ty < 4; ty++)
+            {
+              if (wy[ty] == 0.0f)
+                continue;
+              int j = fy + ty;
+              for (int tx = 0; tx < 4; tx++)
+                {
+                  float sp = wy[ty] * wx[(size_t) x * 4 + tx];
+                  if (sp == 0.0f)
+                    continue;
+                  int i = fx[x] + tx;
+                  size_t li = (size_t) j * w + i;
+                  const float *lg = s->low_guide + li * 3;
+                  float dr = r - lg[0], dg = gg - lg[1], db = b - lg[2];
+                  float d2 = dr * dr + dg * dg + db * db;
+                  int k = (int) (d2 * (float) JBU_LUT_SCALE);
+                  float wt = k < JBU_LUT_SIZE ? sp * s->range_lut[k] : 0.0f;
+                  idx[m] = (int) li;
+                  wts[m] = wt;
+                  sps[m] = sp;
+                  total += wt;
+                  spatial_total += sp;
+                  m++;
+                }
+            }
+          /* a colour none of the neighbours has: spatial weights alone */
+          const float *use = wts;
+          float norm = total;
+          if (total < 1e-4f * spatial_total)
+            {
+              use = sps;
+              norm = spatial_total;
+            }
+          float inv = 1.0f / norm;
+          for (int k = 0; k < n; k++)
+            acc[k] = 0.0f;
+          for (int t = 0; t < m; t++)
+            {
+              const float *src = s->masks + idx[t];
+              float wt = use[t] * inv;
+              for (int k = 0; k < n; k++)
+                acc[k] += wt * src[(size_t) k * M];
+            }
+          for (int k = 0; k < n; k++)
+            s->out[(size_t) k * N + o] = CLAMP (acc[k], 0.0f, 1.0f);
+        }
+    }
+  g_free (acc);
+  g_free (fx);
+  g_free (wx);
+  return NULL;
+}
+
 float *
 iodine_upsample_masks (const float *masks, int n, int w, int h,
                        const float *guide, int W, int H, GError **error)
@@ -227,157 +302,64 @@ iodine_upsample_masks (const float *masks, int n, int w, int h,
       return out;
     }
 
-  /* working resolution */
-  double f = sqrt ((double) N / IODINE_GF_WORK_PIXELS);
-  if (f < 1.0) f = 1.0;
-  int Ww = CLAMP ((int) ceil (W / f), MIN (w, W), W);
-  int Hw = CLAMP ((int) ceil (H / f), MIN (h, H), H);
-  size_t Nw = (size_t) Ww * Hw;
-  double scale = MAX ((double) Ww / w, (double) Hw / h);
-  int r = MAX (1, (int) ceil (scale));
-  const float eps = IODINE_GF_EPS;
-
-  /* planes at working resolution: I (3), mean_I (3), inverse covariance (6),
-   * p, mean_p, Ip, a (3), b, tmp, and 4 coefficient planes */
-  const int n_planes = 3 + 3 + 6 + 1 + 1 + 1 + 3 + 1 + 1 + 4 + 3;
-  float *work = try_alloc (Nw * n_planes, error);
-  double *colsum = g_try_new (double, Ww);
-  if (!work || !colsum)
+  float *low_guide = try_alloc ((size_t) w * h * 3, error);
+  if (!low_guide)
     {
-      if (error && !*error)
-        g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY, "Out of memory");
-      g_free (work);
-      g_free (colsum);
       g_free (out);
       return NULL;
     }
-  float *Ipix = work;                       /* [Hw, Ww, 3] interleaved */
-  float *I[3], *mI[3], *inv[6], *a[3], *A[4];
-  float *plane = work + Nw * 3;
-  for (int c = 0; c < 3; c++) I[c] = plane, plane += Nw;
-  for (int c = 0; c < 3; c++) mI[c] = plane, plane += Nw;
-  for (int c = 0; c < 6; c++) inv[c] = plane, plane += Nw;
-  float *p = plane; plane += Nw;
-  float *mp = plane; plane += Nw;
-  float *Ip = plane; plane += Nw;
-  for (int c = 0; c < 3; c++) a[c] = plane, plane += Nw;
-  float *b = plane; plane += Nw;
-  float *tmp = plane; plane += Nw;
-  for (int c = 0; c < 4; c++) A[c] = plane, plane += Nw;
-  float *mIp[3];
-  for (int c = 0; c < 3; c++) mIp[c] = plane, plane += Nw;
+  iodine_resample (guide, W, H, 3, low_guide, w, h);
 
-  iodine_resample (guide, W, H, 3, Ipix, Ww, Hw);
-  for (size_t i = 0; i < Nw; i++)
-    for (int c = 0; c < 3; c++)
-      I[c][i] = Ipix[i * 3 + c];
-  for (int c = 0; c < 3; c++)
-    box_mean (I[c], mI[c], Ww, Hw, r, tmp, colsum);
-
-  /* covariance Σ + εI → its inverse (symmetric: 00 01 02 11 12 22) */
-  {
-    static const int pairs[6][2] = { {0, 0}, {0, 1}, {0, 2}, {1, 1}, {1, 2}, {2, 2} };
-    for (int q = 0; q < 6; q++)
+  /* neighbourhoods (i..i+3, j..j+3) over which every mask is constant */
+  size_t M = (size_t) w * h;
+  guint8 *flat = g_new0 (guint8, M);
+  for (int j = 0; j + 3 < h; j++)
+    for (int i = 0; i + 3 < w; i++)
       {
-        const float *u = I[pairs[q][0]], *v = I[pairs[q][1]];
-        for (size_t i = 0; i < Nw; i++)
-          p[i] = u[i] * v[i];
-        box_mean (p, inv[q], Ww, Hw, r, tmp, colsum);
-        const float *mu = mI[pairs[q][0]], *mv = mI[pairs[q][1]];
-        for (size_t i = 0; i < Nw; i++)
-          inv[q][i] -= mu[i] * mv[i];
+        gboolean same = TRUE;
+        for (int k = 0; k < n && same; k++)
+          {
+            const float *mk = masks + (size_t) k * M;
+            float ref = mk[(size_t) j * w + i];
+            for (int dy = 0; dy < 4 && same; dy++)
+              for (int dx = 0; dx < 4; dx++)
+                if (fabsf (mk[(size_t) (j + dy) * w + i + dx] - ref) > 1e-4f)
+                  {
+                    same = FALSE;
+                    break;
+                  }
+          }
+        flat[(size_t) j * w + i] = same;
       }
-    for (size_t i = 0; i < Nw; i++)
-      {
-        double s00 = inv[0][i] + eps, s01 = inv[1][i], s02 = inv[2][i];
-        double s11 = inv[3][i] + eps, s12 = inv[4][i], s22 = inv[5][i] + eps;
-        double c00 = s11 * s22 - s12 * s12;
-        double c01 = s02 * s12 - s01 * s22;
-        double c02 = s01 * s12 - s02 * s11;
-        double c11 = s00 * s22 - s02 * s02;
-        double c12 = s01 * s02 - s00 * s12;
-        double c22 = s00 * s11 - s01 * s01;
-        double det = s00 * c00 + s01 * c01 + s02 * c02;
-        double id = det > 1e-30 ? 1.0 / det : 0.0;
-        inv[0][i] = (float) (c00 * id);
-        inv[1][i] = (float) (c01 * id);
-        inv[2][i] = (float) (c02 * id);
-        inv[3][i] = (float) (c11 * id);
-        inv[4][i] = (float) (c12 * id);
-        inv[5][i] = (float) (c22 * id);
-      }
-  }
-
-  /* bilinear taps from the working resolution to full resolution */
-  Taps tx, ty;
-  taps_init (&tx, Ww, W);
-  taps_init (&ty, Hw, H);
-  float *rows = g_new (float, (size_t) Ww * 4);
-
-  for (int k = 0; k < n; k++)
+  JbuShared shared = { masks, n, w, h, guide, W, H, low_guide, out, flat, { 0 } };
+  for (int i = 0; i < JBU_LUT_SIZE; i++)
     {
-      iodine_resample (masks + (size_t) k * w * h, w, h, 1, p, Ww, Hw);
-      box_mean (p, mp, Ww, Hw, r, tmp, colsum);
-      for (int c = 0; c < 3; c++)
-        {
-          for (size_t i = 0; i < Nw; i++)
-            Ip[i] = I[c][i] * p[i];
-          box_mean (Ip, mIp[c], Ww, Hw, r, tmp, colsum);
-        }
-      for (size_t i = 0; i < Nw; i++)
-        {
-          float cv0 = mIp[0][i] - mI[0][i] * mp[i];
-          float cv1 = mIp[1][i] - mI[1][i] * mp[i];
-          float cv2 = mIp[2][i] - mI[2][i] * mp[i];
-          float a0 = inv[0][i] * cv0 + inv[1][i] * cv1 + inv[2][i] * cv2;
-          float a1 = inv[1][i] * cv0 + inv[3][i] * cv1 + inv[4][i] * cv2;
-          float a2 = inv[2][i] * cv0 + inv[4][i] * cv1 + inv[5][i] * cv2;
-          a[0][i] = a0;
-          a[1][i] = a1;
-          a[2][i] = a2;
-          b[i] = mp[i] - a0 * mI[0][i] - a1 * mI[1][i] - a2 * mI[2][i];
-        }
-      for (int c = 0; c < 3; c++)
-        box_mean (a[c], A[c], Ww, Hw, r, tmp, colsum);
-      box_mean (b, A[3], Ww, Hw, r, tmp, colsum);
-
-      /* q = A·I + B at full resolution, A and B bilinearly upsampled */
-      float *q = out + (size_t) k * N;
-      for (int y = 0; y < H; y++)
-        {
-          int y0 = ty.start[y], y1 = ty.count[y] > 1 ? y0 + 1 : y0;
-          float wy0 = ty.weight[y * 2], wy1 = ty.weight[y * 2 + 1];
-          for (int c = 0; c < 4; c++)
-            {
-              const float *r0 = A[c] + (size_t) y0 * Ww, *r1 = A[c] + (size_t) y1 * Ww;
-              float *dst = rows + (size_t) c * Ww;
-              for (int x = 0; x < Ww; x++)
-                dst[x] = wy0 * r0[x] + wy1 * r1[x];
-            }
-          const float *g = guide + (size_t) y * W * 3;
-          float *qrow = q + (size_t) y * W;
-          for (int x = 0; x < W; x++)
-            {
-              int x0 = tx.start[x], x1 = tx.count[x] > 1 ? x0 + 1 : x0;
-              float wx0 = tx.weight[x * 2], wx1 = tx.weight[x * 2 + 1];
-              float v = 0.0f;
-              for (int c = 0; c < 3; c++)
-                {
-                  const float *rc = rows + (size_t) c * Ww;
-                  v += (wx0 * rc[x0] + wx1 * rc[x1]) * g[x * 3 + c];
-                }
-              const float *rb = rows + (size_t) 3 * Ww;
-              v += wx0 * rb[x0] + wx1 * rb[x1];
-              qrow[x] = CLAMP (v, 0.0f, 1.0f);
-            }
-        }
+      double d2 = (double) i / JBU_LUT_SCALE;
+      shared.range_lut[i] = (float) exp (-d2 / (2.0 * JBU_SIGMA_RANGE * JBU_SIGMA_RANGE));
     }
+  int n_threads = CLAMP ((int) g_get_num_processors (), 1, 16);
+  n_threads = MIN (n_threads, MAX (1, H / 64));
+  JbuJob jobs[16];
+  GThread *threads[16] = { NULL };
+  for (int t = 0; t < n_threads; t++)
+    {
+      jobs[t].shared = &shared;
+      jobs[t].y0 = (int) ((gint64) H * t / n_threads);
+      jobs[t].y1 = (int) ((gint64) H * (t + 1) / n_threads);
+      if (t > 0)
+        threads[t] = g_thread_try_new ("iodine-upsample", jbu_rows, &jobs[t], NULL);
+    }
+  jbu_rows (&jobs[0]);
+  for (int t = 1; t < n_threads; t++)
+    {
+      if (threads[t])
+        g_thread_join (threads[t]);
+      else
+        jbu_rows (&jobs[t]);
+    }
+  g_free (low_guide);
+  g_free (flat);
 
   renormalise (out, n, N);
-  g_free (rows);
-  taps_clear (&tx);
-  taps_clear (&ty);
-  g_free (work);
-  g_free (colsum);
   return out;
 }

@@ -15,9 +15,10 @@ G_BEGIN_DECLS
 void iodine_resample (const float *src, int w, int h, int c, float *dst, int W, int H);
 
 /* Edge-aware upsampling of n soft masks [n, h, w] (each pixel's values sum
- * to 1) to [n, W × H], guided by guide [H, W, 3] (RGB in [0, 1]). The masks
- * are bilinearly upsampled, refined with a colour guided filter whose radius
- * matches the blur of the upsampling, clamped to [0, 1] and renormalised to
+ * to 1) to [n, H, W], guided by guide [H, W, 3] (RGB in [0, 1]): each pixel
+ * takes the mean of the 4 × 4 nearest mask samples weighted by distance and
+ * by the likeness of its colour to the colour of the image downscaled to
+ * h × w at the sample; the result is clamped to [0, 1] and renormalised to
  * sum to 1 per pixel. Returns a newly allocated array (g_free), or NULL with
  * IODINE_ERROR_MEMORY if it cannot be allocated. */
 float *iodine_upsample_masks (const float *masks, int n, int w, int h,

@@ -322,7 +322,7 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
 
   const IodineConfig *cfg = iodine_model_config (model);
   int W = region->width, H = region->height, mw = cfg->width, mh = cfg->height;
-  gsize N = (gsize) W * H, M = (gsize) mw * mh;
+  gsize M = (gsize) mw * mh;
 
   gsize need = iodine_decomposition_working_set (model, W, H, values->slots);
   if (need > IODINE_MAX_WORKING_SET)
@@ -363,8 +363,23 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
     }
 
   /* non-empty slots: those that win the argmax on at least 0.1 % of the
-   * pixels (at least one pixel) */
+   * (selected) pixels, at least one; areas within the selection */
   int K = res->slots;
+  float *sel = NULL;
+  gsize counted = M;
+  if (region->selection)
+    {
+      sel = g_new (float, M);
+      iodine_resample (region->selection, W, H, 1, sel, mw, mh);
+      counted = 0;
+      for (gsize i = 0; i < M; i++)
+        counted += sel[i] >= 0.5f;
+      if (counted == 0)
+        {
+          g_clear_pointer (&sel, g_free);
+          counted = M;
+        }
+    }
   int *wins = g_new0 (int, K);
   double *area = g_new0 (double, K), *border = g_new0 (double, K);
   for (gsize i = 0; i < M; i++)
@@ -372,16 +387,19 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
       int best = 0;
       int y = (int) (i / mw), x = (int) (i % mw);
       gboolean edge = y == 0 || x == 0 || y == mh - 1 || x == mw - 1;
+      float weight = sel ? sel[i] : 1.0f;
       for (int k = 0; k < K; k++)
         {
           float m = res->masks[(gsize) k * M + i];
-          area[k] += m;
+          area[k] += m * weight;
           if (edge) border[k] += m;
           if (m > res->masks[(gsize) best * M + i]) best = k;
         }
-      wins[best]++;
+      if (!sel || sel[i] >= 0.5f)
+        wins[best]++;
     }
-  int min_wins = MAX (1, (int) ceil (0.001 * M));
+  g_free (sel);
+  int min_wins = MAX (1, (int) ceil (0.001 * counted));
   int n = 0, bg = -1;
   order = g_new (int, K);
   for (int k = 0; k < K; k++)
@@ -445,16 +463,6 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_CANCELLED, "Cancelled");
       goto fail;
     }
-  /* the areas as the user sees them: within the selection */
-  if (region->selection)
-    for (int i = 0; i < n; i++)
-      {
-        double s = 0.0;
-        const float *m = d->masks + (gsize) i * N;
-        for (gsize p = 0; p < N; p++)
-          s += m[p] * region->selection[p];
-        d->areas[i] = s / N;
-      }
   d->region = region;
   region = NULL;
   g_free (kept);

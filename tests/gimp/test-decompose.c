@@ -1,0 +1,218 @@
+/* The plug-in's GIMP-independent core: model lookup, argument checks, a
+ * decomposition of the sample image with a random model (layers, names,
+ * masks summing to 1, selection), and the speed of the edge-aware
+ * upsampling on a 4000 × 3000 image. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "decompose.h"
+#include "image_io.h"
+#include "upsample.h"
+
+static void
+test_values (void)
+{
+  IodineDecomposeValues v;
+  GError *error = NULL;
+  iodine_plugin_values_defaults (&v);
+  g_assert_true (iodine_plugin_values_validate (&v, &error));
+  v.slots = 17;
+  g_assert_false (iodine_plugin_values_validate (&v, &error));
+  g_assert_nonnull (strstr (error->message, "slots"));
+  g_clear_error (&error);
+  v.slots = 4;
+  v.iterations = 0;
+  g_assert_false (iodine_plugin_values_validate (&v, &error));
+  g_assert_nonnull (strstr (error->message, "iterations"));
+  g_clear_error (&error);
+  IodineContentMode mode;
+  g_assert_true (iodine_plugin_content_parse ("reconstruction", &mode, NULL));
+  g_assert_cmpint (mode, ==, IODINE_CONTENT_RECONSTRUCTION);
+  g_assert_false (iodine_plugin_content_parse ("bogus", &mode, &error));
+  g_clear_error (&error);
+}
+
+static char *weights_dir;
+
+static void
+test_models (void)
+{
+  g_setenv ("IODINE_WEIGHTS_DIR", weights_dir, TRUE);
+  int n = 0;
+  IodineModelChoice *models = iodine_plugin_find_models (&n);
+  g_assert_cmpint (n, >=, 1);
+  gboolean found = FALSE;
+  for (int i = 0; i < n; i++)
+    if (strcmp (models[i].name, "Tetrominoes") == 0)
+      found = TRUE;
+  g_assert_true (found);
+  iodine_plugin_models_free (models, n);
+  char *path = iodine_plugin_resolve_weights ("", NULL);
+  g_assert_nonnull (path);
+  g_free (path);
+}
+
+static IodineRegion *
+sample_region (gboolean with_selection)
+{
+  char *path = g_build_filename (g_getenv ("IODINE_SOURCE_DIR"), "tests", "data", "sample.png", NULL);
+  IodineImage *img = iodine_image_load (path, NULL);
+  g_assert_nonnull (img);
+  g_free (path);
+  IodineRegion *r = iodine_region_new (img->width, img->height, with_selection, NULL);
+  for (gsize i = 0; i < (gsize) img->width * img->height; i++)
+    {
+      memcpy (r->rgba + i * 4, img->rgb + i * 3, 3 * sizeof (float));
+      r->rgba[i * 4 + 3] = 1.0f;
+      if (with_selection)
+        r->selection[i] = (i % img->width) < (gsize) img->width / 2 ? 1.0f : 0.0f;
+    }
+  iodine_image_free (img);
+  return r;
+}
+
+static void
+test_decompose (gconstpointer with_selection)
+{
+  char *wpath = g_build_filename (weights_dir, "tetrominoes.safetensors", NULL);
+  GError *error = NULL;
+  IodineModel *model = iodine_model_load (wpath, &error);
+  g_assert_no_error (error);
+  g_free (wpath);
+  IodineDecomposeValues v;
+  iodine_plugin_values_defaults (&v);
+  v.seed = 3;
+  v.slots = 5;
+  v.iterations = 2;
+  IodineRegion *r = sample_region (GPOINTER_TO_INT (with_selection));
+  int W = r->width, H = r->height;
+  IodineDecomposition *d = iodine_decomposition_compute (model, r, &v, NULL, NULL, &error);
+  g_assert_no_error (error);
+  int n = iodine_decomposition_n_layers (d);
+  g_assert_cmpint (n, >=, 1);
+  g_assert_cmpint (n, <=, 5);
+  g_assert_cmpstr (iodine_decomposition_layer_name (d, n - 1), ==, "Background");
+  for (int i = 0; i < n - 1; i++)
+    {
+      char *expect = g_strdup_printf ("Object %d", i + 1);
+      g_assert_cmpstr (iodine_decomposition_layer_name (d, i), ==, expect);
+      g_free (expect);
+      if (i > 0)
+        g_assert_cmpfloat (iodine_decomposition_layer_area (d, i), <=,
+                           iodine_decomposition_layer_area (d, i - 1) + 1e-9);
+    }
+  float *sum = g_new0 (float, (gsize) W * H);
+  float *rgba = g_new (float, (gsize) W * H * 4), *mask = g_new (float, (gsize) W * H);
+  for (int i = 0; i < n; i++)
+    {
+      iodine_decomposition_layer_pixels (d, i, IODINE_CONTENT_ORIGINAL, 0, H, rgba, mask);
+      for (gsize p = 0; p < (gsize) W * H; p++)
+        {
+          g_assert_cmpfloat (mask[p], >=, 0.0f);
+          g_assert_cmpfloat (mask[p], <=, 1.0f);
+          sum[p] += mask[p];
+          for (int c = 0; c < 4; c++)
+            g_assert_true (isfinite (rgba[p * 4 + c]));
+        }
+    }
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      {
+        float expect = GPOINTER_TO_INT (with_selection) ? (x < W / 2 ? 1.0f : 0.0f) : 1.0f;
+        g_assert_cmpfloat (fabsf (sum[(gsize) y * W + x] - expect), <, 1e-4f);
+      }
+  g_free (sum);
+  g_free (rgba);
+  g_free (mask);
+  iodine_decomposition_free (d);
+  iodine_model_free (model);
+}
+
+static void
+test_upsample_edges (void)
+{
+  /* a vertical edge at x = 333 of 1000: the low-res masks blur it, the
+   * guided result is sharp again */
+  int w = 35, h = 35, W = 1000, H = 600;
+  float *masks = g_new (float, 2 * w * h);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        float m = CLAMP ((x + 0.5f) - 35.0f / 3.0f + 0.5f, 0.0f, 1.0f);
+        masks[y * w + x] = 1.0f - m;
+        masks[w * h + y * w + x] = m;
+      }
+  float *guide = g_new (float, (gsize) W * H * 3);
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      for (int c = 0; c < 3; c++)
+        guide[((gsize) y * W + x) * 3 + c] = x < 333 ? 0.8f : 0.2f;
+  float *up = iodine_upsample_masks (masks, 2, w, h, guide, W, H, NULL);
+  g_assert_nonnull (up);
+  int y = H / 2;
+  printf ("# edge: %.3f %.3f %.3f %.3f\n", up[(gsize) y * W + 300], up[(gsize) y * W + 320], up[(gsize) y * W + 346], up[(gsize) y * W + 366]);
+  g_assert_cmpfloat (up[(gsize) y * W + 320], >, 0.95f);
+  g_assert_cmpfloat (up[(gsize) y * W + 346], <, 0.05f);
+  g_assert_cmpfloat (fabsf (up[(gsize) y * W + 320] + up[(gsize) W * H + (gsize) y * W + 320] - 1.0f), <, 1e-5f);
+  g_free (up);
+  g_free (guide);
+  g_free (masks);
+}
+
+static void
+test_upsample_speed (void)
+{
+  int w = 64, h = 64, W = 4000, H = 3000, K = 4;
+  float *masks = g_new (float, (gsize) K * w * h);
+  /* worst case: masks that vary everywhere */
+  for (int i = 0; i < w * h; i++)
+    {
+      float sum = 0.0f;
+      for (int k = 0; k < K; k++)
+        sum += masks[k * w * h + i] = 0.1f + (float) ((i * 7 + k * 13) % 17) / 17.0f;
+      for (int k = 0; k < K; k++)
+        masks[k * w * h + i] /= sum;
+    }
+  float *guide = g_new (float, (gsize) W * H * 3);
+  for (gsize i = 0; i < (gsize) W * H * 3; i++)
+    guide[i] = (float) ((i * 2654435761u) % 1000) / 1000.0f;
+  gint64 t0 = g_get_monotonic_time ();
+  float *up = iodine_upsample_masks (masks, K, w, h, guide, W, H, NULL);
+  double s = (g_get_monotonic_time () - t0) / 1e6;
+  g_assert_nonnull (up);
+  printf ("# upsampling %d masks to %dx%d: %.2f s (%.2f s per slot)\n", K, W, H, s, s / K);
+  /* about 0.3 s per slot on an idle 2-core machine; generous for loaded CI */
+  g_assert_cmpfloat (s / K, <, 3.0);
+  g_free (up);
+  g_free (guide);
+  g_free (masks);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  weights_dir = g_dir_make_tmp ("iodine-plugin-XXXXXX", NULL);
+  char *wpath = g_build_filename (weights_dir, "tetrominoes.safetensors", NULL);
+  IodineConfig cfg;
+  g_assert_true (iodine_config_preset ("tetrominoes", &cfg, NULL));
+  IodineModel *model = iodine_model_new_random (&cfg, 7, NULL);
+  g_assert_nonnull (model);
+  g_assert_true (iodine_model_save (model, wpath, NULL, NULL));
+  iodine_model_free (model);
+
+  g_test_add_func ("/plugin/values", test_values);
+  g_test_add_func ("/plugin/models", test_models);
+  g_test_add_data_func ("/plugin/decompose", GINT_TO_POINTER (0), test_decompose);
+  g_test_add_data_func ("/plugin/decompose-selection", GINT_TO_POINTER (1), test_decompose);
+  g_test_add_func ("/plugin/upsample-edges", test_upsample_edges);
+  g_test_add_func ("/plugin/upsample-speed", test_upsample_speed);
+  int rc = g_test_run ();
+  g_unlink (wpath);
+  g_rmdir (weights_dir);
+  g_free (wpath);
+  return rc;
+}
