@@ -173,12 +173,20 @@ run_decompose (const char *image, const char *weights, const char *output, const
       g_hash_table_insert (md, "iterations", g_strdup_printf ("%d", r->iterations));
       g_hash_table_insert (md, "seed", g_strdup_printf ("%" G_GINT64_FORMAT, seed));
       g_hash_table_insert (md, "deterministic", g_strdup (deterministic ? "true" : "false"));
+      /* The paths were checked up front; failing now (disk full, I/O) is a
+       * runtime error, as in iodine-train. */
       if (!iodine_result_save (r, output, md, &error))
-        status = cli_fail (PROG, error);
+        {
+          cli_fail (PROG, error);
+          status = CLI_RUNTIME_ERROR;
+        }
       g_hash_table_unref (md);
     }
   if (status == CLI_OK && png_dir && !iodine_result_write_pngs (r, png_dir, &error))
-    status = cli_fail (PROG, error);
+    {
+      cli_fail (PROG, error);
+      status = CLI_RUNTIME_ERROR;
+    }
   if (status == CLI_OK)
     printf ("%d slots, %d iterations, %d×%d: loss %.2f → %.2f\n", r->slots, r->iterations,
             r->width, r->height, r->loss[0], r->loss[r->iterations]);
