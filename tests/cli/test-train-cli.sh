@@ -14,6 +14,13 @@ BUILD=${IODINE_BUILD_DIR:?IODINE_BUILD_DIR must be set}
 TRAIN=$BUILD/engine/iodine-train
 IODINE=$BUILD/engine/iodine
 export OPENBLAS_NUM_THREADS=1
+# Under LeakSanitizer: fontconfig's caches (cairo text in --plot) are never
+# freed; everything else must be.
+SRC=${IODINE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+case ${LSAN_OPTIONS:-} in
+  *suppressions=*) ;;
+  *) export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SRC/tests/cli/train-lsan.supp" ;;
+esac
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-train-cli-XXXXXX")
 BG_PID=
