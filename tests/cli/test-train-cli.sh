@@ -113,17 +113,23 @@ if [ "$(head -c 8 curves.png | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" 
 else fail "--plot did not write a PNG"; fi
 
 # --- N steps, then resume to 2N, equals 2N in one run -----------------------
-"$TRAIN" "${TINY[@]}" --seed 7 --steps 6 --checkpoint full.ckpt --out full.st \
-    > /dev/null 2> full.err || { fail "6 steps in one run"; cat full.err; }
-"$TRAIN" "${TINY[@]}" --seed 7 --steps 3 --checkpoint half.ckpt \
+# (with validation every 2 steps, which must not disturb the training stream)
+VAL=(--validate-every 2 --val-count 2 --log-every 1)
+"$TRAIN" "${TINY[@]}" "${VAL[@]}" --seed 7 --steps 6 --checkpoint full.ckpt --out full.st \
+    --log full.csv > /dev/null 2> full.err || { fail "6 steps in one run"; cat full.err; }
+"$TRAIN" "${TINY[@]}" "${VAL[@]}" --seed 7 --steps 3 --checkpoint half.ckpt --log half.csv \
     > /dev/null 2> half.err || { fail "3 steps"; cat half.err; }
-"$TRAIN" --resume half.ckpt --steps 6 --checkpoint half.ckpt --out resumed.st --threads 1 \
-    > /dev/null 2> resumed.err || { fail "resume 3 → 6"; cat resumed.err; }
+"$TRAIN" --resume half.ckpt "${VAL[@]}" --steps 6 --checkpoint half.ckpt --out resumed.st \
+    --log half.csv --threads 1 > /dev/null 2> resumed.err || { fail "resume 3 → 6"; cat resumed.err; }
 if cmp full.st resumed.st; then pass "3 steps + resume to 6 = 6 steps (weights byte for byte)"
 else fail "resumed weights differ from the uninterrupted run"; fi
 if cmp full.ckpt half.ckpt; then pass "and the checkpoints too"
 else fail "resumed checkpoint differs from the uninterrupted run"; fi
 grep -q 'from step 3 to 6' resumed.err || fail "resume does not say it starts at step 3"
+# the log goes on where it stopped: same rows but for speed and time
+if [ "$(cut -d, -f1-5,7-9 full.csv)" = "$(cut -d, -f1-5,7-9 half.csv)" ]; then
+  pass "the resumed log continues the first (7 lines)"
+else fail "resumed log differs:"; paste -d'|' full.csv half.csv; fi
 
 # --- SIGINT: exit 130, a loadable checkpoint, and --resume continues -------
 "$TRAIN" "${TINY[@]}" --steps 1000000 --checkpoint int.ckpt --checkpoint-every 5 \
