@@ -771,6 +771,52 @@ test_mixture (void)
   g_free (grad_in);
 }
 
+/* Far-off values: huge logits, means many scales away from the pixel, one
+ * slot explaining nothing. Everything stays finite and normalised. */
+static void
+test_mixture_extreme (void)
+{
+  const int K = 3, P = 4;
+  const float scale = 0.03f;
+  float x[4 * 3] = { 0, 0, 0, 1, 1, 1, 0.5f, 0.2f, 0.9f, 1, 0, 1 };
+  float dec[3 * 4 * 4];
+  for (int k = 0; k < K; k++)
+    for (int p = 0; p < P; p++)
+      {
+        float *o = dec + ((size_t) k * P + p) * 4;
+        o[0] = k == 0 ? 80.0f : k == 1 ? -80.0f : 0.0f;
+        for (int c = 0; c < 3; c++)
+          o[1 + c] = x[p * 3 + c] + (k == 2 ? 0.0f : (p % 2 ? 4.0f : -4.0f));
+      }
+  float logp[4], masks[12], resp[12], post[12], loo[12];
+  double nll = mixture_forward (logp, masks, resp, post, loo, x, dec, K, P, scale);
+  gboolean ok = isfinite (nll);
+  for (int p = 0; p < P; p++)
+    {
+      double sm = 0, sr = 0, sp = 0;
+      ok = ok && isfinite (logp[p]);
+      for (int k = 0; k < K; k++)
+        {
+          int i = k * P + p;
+          ok = ok && isfinite (masks[i]) && isfinite (resp[i]) && isfinite (post[i])
+               && isfinite (loo[i]);
+          sm += masks[i];
+          sr += resp[i];
+          sp += post[i];
+        }
+      ok = ok && fabs (sm - 1) < 1e-5 && fabs (sr - 1) < 1e-5 && fabs (sp - 1) < 1e-5;
+    }
+  float d[48] = { 0 }, ga[36], di[48] = { 0 };
+  for (int i = 0; i < 36; i++)
+    ga[i] = (float) iodine_rng_normal (&rng);
+  mixture_loss_backward (d, x, dec, masks, resp, 1.0f, K, P, scale);
+  mixture_inputs_backward (di, ga, ga + 1, 3, x, dec, masks, post, K, P, scale);
+  for (int i = 0; i < 48; i++)
+    ok = ok && isfinite (d[i]) && isfinite (di[i]);
+  printf ("mixture with extreme values: NLL %.1f, %s\n", nll, ok ? "finite and normalised" : "BROKEN");
+  expect (ok, "mixture with extreme values");
+}
+
 int
 main (void)
 {
@@ -790,7 +836,12 @@ main (void)
   /* several im2col tiles (2·17·19 = 646 > CONV_TILE_ROWS output rows) */
   test_conv (2, 17, 19, 3, 4, 3, 1, FALSE);
   test_conv (3, 33, 21, 2, 3, 5, 2, FALSE);
+  /* images smaller than the kernel, and a single pixel */
+  test_conv (1, 2, 3, 2, 3, 5, 2, TRUE);
+  test_conv (2, 1, 1, 3, 2, 3, 1, TRUE);
+  test_conv (1, 4, 1, 1, 1, 5, 2, TRUE);
   test_mixture ();
+  test_mixture_extreme ();
   if (failures)
     printf ("%d failures\n", failures);
   return failures ? 1 : 0;
