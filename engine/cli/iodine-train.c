@@ -34,6 +34,17 @@ typedef struct {
       ref_channels, ref_kernel, lstm;
 } Args;
 
+/* The strings GOption stored, freed when main returns (whichever return). */
+static void
+args_clear (Args *a)
+{
+  char **strings[] = { &a->config, &a->dataset, &a->out, &a->log, &a->plot, &a->checkpoint,
+                       &a->resume, &a->init, &a->sheet, &a->size, &a->mlp, &a->coords };
+  for (size_t i = 0; i < G_N_ELEMENTS (strings); i++)
+    g_clear_pointer (strings[i], g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Args, args_clear)
+
 static gboolean
 apply_overrides (const Args *a, IodineConfig *c, GError **error)
 {
@@ -161,7 +172,7 @@ int
 main (int argc, char **argv)
 {
   iodine_blas_prefer_fast_kernels (argv);
-  Args a = { 0 };
+  g_auto (Args) a = { 0 };
   a.steps = 1000;
   a.lr = 0;
   a.validate_every = 0;

@@ -75,7 +75,10 @@ static int run_decompose (const char *image, const char *weights, const char *ou
 static int
 cmd_decompose (int argc, char **argv)
 {
-  char *weights = NULL, *output = NULL, *png_dir = NULL;
+  /* GOption allocates the strings it stores; freed when the command returns */
+  g_autofree char *weights = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *png_dir = NULL;
   int slots = CLI_UNSET, iterations = CLI_UNSET, verbose = 0;
   gint64 seed = 0;
   gboolean deterministic = FALSE, native = FALSE;
@@ -244,7 +247,9 @@ cmd_info (int argc, char **argv)
 static int
 cmd_eval (int argc, char **argv)
 {
-  char *weights = NULL, *dataset = NULL, *sheet = NULL;
+  g_autofree char *weights = NULL;
+  g_autofree char *dataset = NULL;
+  g_autofree char *sheet = NULL;
   int count = 100, slots = CLI_UNSET, iterations = CLI_UNSET;
   gint64 seed = 1000;
   GOptionEntry entries[] = {
