@@ -5,9 +5,10 @@
 #
 # Checks: a short run writes weights with provenance and without optimizer
 # state, a checkpoint with it, a CSV log with validation FG-ARI and a plot;
-# N steps + resume to 2N equals 2N steps in one run, byte for byte; SIGINT
-# exits 130 with a loadable checkpoint that --resume continues; bad usage
-# exits 2 with a message; the weights decompose an image and evaluate.
+# N steps + resume to 2N equals 2N steps in one run (tensors byte for byte);
+# SIGINT exits 130 with a loadable checkpoint that --resume continues, SIGTERM
+# 143; bad usage exits 2 with a message; the weights decompose an image and
+# evaluate.
 set -u
 
 BUILD=${IODINE_BUILD_DIR:?IODINE_BUILD_DIR must be set}
@@ -60,6 +61,29 @@ for k, v in h.items():
             print('META %s=%s' % (mk, mv))
     else:
         print(k)
+EOF
+}
+
+# Compares two safetensors files: the same tensors byte for byte and the same
+# metadata, except train_wall_s (wall-clock time, which differs run to run).
+same_file () {
+  python3 - "$1" "$2" <<'EOF'
+import json, struct, sys
+def load(path):
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        h = json.loads(f.read(n))
+        data = f.read()
+    md = h.pop('__metadata__', {})
+    md.pop('train_wall_s', None)
+    return h, md, data
+ha, ma, da = load(sys.argv[1])
+hb, mb, db = load(sys.argv[2])
+if ha != hb or da != db:
+    sys.exit('%s and %s: tensors differ' % (sys.argv[1], sys.argv[2]))
+if ma != mb:
+    sys.exit('%s and %s: metadata differs: %s' % (sys.argv[1], sys.argv[2],
+             sorted(set(ma.items()) ^ set(mb.items()))))
 EOF
 }
 
@@ -121,9 +145,10 @@ VAL=(--validate-every 2 --val-count 2 --log-every 1)
     > /dev/null 2> half.err || { fail "3 steps"; cat half.err; }
 "$TRAIN" --resume half.ckpt "${VAL[@]}" --steps 6 --checkpoint half.ckpt --out resumed.st \
     --log half.csv --threads 1 > /dev/null 2> resumed.err || { fail "resume 3 → 6"; cat resumed.err; }
-if cmp full.st resumed.st; then pass "3 steps + resume to 6 = 6 steps (weights byte for byte)"
+if same_file full.st resumed.st; then
+  pass "3 steps + resume to 6 = 6 steps (tensors byte for byte, metadata but the wall time)"
 else fail "resumed weights differ from the uninterrupted run"; fi
-if cmp full.ckpt half.ckpt; then pass "and the checkpoints too"
+if same_file full.ckpt half.ckpt; then pass "and the checkpoints too"
 else fail "resumed checkpoint differs from the uninterrupted run"; fi
 grep -q 'from step 3 to 6' resumed.err || fail "resume does not say it starts at step 3"
 # the log goes on where it stopped: same rows but for speed and time
@@ -159,6 +184,22 @@ if [ $rc -eq 0 ] && grep -q "from step $stopped to $target" int2.err \
    && "$IODINE" info int.st | grep -Eq "^ +train_steps +$target\$"; then
   pass "--resume continues from step $stopped to $target"
 else fail "--resume after SIGINT (exit $rc)"; cat int2.err; fi
+
+# SIGTERM: the same, with 143
+"$TRAIN" "${TINY[@]}" --steps 1000000 --checkpoint term.ckpt --checkpoint-every 2 \
+    > /dev/null 2> term.err &
+BG_PID=$!
+for _ in $(seq 200); do
+  [ -s term.ckpt ] && break
+  sleep 0.05
+done
+kill -TERM "$BG_PID"
+wait "$BG_PID"
+rc=$?
+BG_PID=
+if [ $rc -eq 143 ] && "$IODINE" info term.ckpt > /dev/null 2>&1; then
+  pass "SIGTERM: exit 143, the checkpoint loads"
+else fail "SIGTERM: exit $rc"; cat term.err; fi
 
 # --- bad usage: exit 2 with a message ---------------------------------------
 expect_usage () {
