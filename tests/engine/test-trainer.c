@@ -398,6 +398,109 @@ test_checkpoint_contents (void)
   iodine_dataset_free (ds);
 }
 
+/* Rewrites checkpoint src to dst with one metadata value replaced. */
+static void
+rewrite_with (const char *src, const char *dst, const char *key, const char *value)
+{
+  GError *error = NULL;
+  IodineTensorFile *f = iodine_tensor_file_read (src, &error);
+  g_assert_no_error (error);
+  IodineTensorView *views = g_new0 (IodineTensorView, f->tensors->len);
+  for (guint i = 0; i < f->tensors->len; i++)
+    {
+      const IodineTensor *t = g_ptr_array_index (f->tensors, i);
+      views[i].name = t->name;
+      views[i].ndim = t->ndim;
+      memcpy (views[i].shape, t->shape, sizeof (int64_t) * t->ndim);
+      views[i].data = t->data;
+    }
+  g_hash_table_replace (f->metadata, g_strdup (key), g_strdup (value));
+  g_assert_true (iodine_tensor_file_write (dst, views, f->tensors->len, f->metadata, &error));
+  g_assert_no_error (error);
+  g_free (views);
+  iodine_tensor_file_free (f);
+}
+
+/* Options out of range are refused by new and by resume; malformed training
+ * metadata in a checkpoint is refused with a message naming the key. */
+static void
+test_bad_options_and_metadata (void)
+{
+  IodineConfig c = tiny_config (8, 8);
+  GError *error = NULL;
+  IodineTrainOptions o;
+  iodine_train_options_init (&o);
+  o.slots = 2;
+  o.iterations = 2;
+  static const char *const bad[] = { "batch 0",  "lr 0",   "lr 1",           "beta1 1",
+                                      "clip 0",   "slots 1", "iterations 101", "warmup -1" };
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      IodineTrainOptions b = o;
+      switch (i)
+        {
+        case 0: b.batch = 0; break;
+        case 1: b.lr = 0.0; break;
+        case 2: b.lr = 1.0; break;
+        case 3: b.beta1 = 1.0; break;
+        case 4: b.clip = 0.0; break;
+        case 5: b.slots = 1; break;
+        case 6: b.iterations = 101; break;
+        case 7: b.warmup_steps = -1; break;
+        }
+      IodineModel *m = iodine_model_new_random (&c, 1, &error);
+      g_assert_no_error (error);
+      IodineTrainer *tr = iodine_trainer_new (m, &b, &error);
+      if (tr || !g_error_matches (error, IODINE_ERROR, IODINE_ERROR_INVALID))
+        g_error ("training options with %s were accepted", bad[i]);
+      g_clear_error (&error);
+      iodine_model_free (m); /* not taken on failure */
+    }
+  /* 0 slots and iterations: the model's */
+  IodineTrainOptions d = o;
+  d.slots = 0;
+  d.iterations = 0;
+  IodineTrainer *tr = iodine_trainer_new (iodine_model_new_random (&c, 1, NULL), &d, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (iodine_trainer_options (tr)->slots, ==, c.slots);
+  g_assert_cmpint (iodine_trainer_options (tr)->iterations, ==, c.iterations);
+
+  char *ckpt = g_build_filename (tmpdir, "good.ckpt", NULL);
+  char *bad_path = g_build_filename (tmpdir, "bad.ckpt", NULL);
+  g_assert_true (iodine_trainer_save_checkpoint (tr, ckpt, NULL, &error));
+  g_assert_no_error (error);
+  iodine_trainer_free (tr);
+  struct {
+    const char *key, *value, *message;
+  } md[] = {
+    { "train.rng", "12,34", "train.rng" },
+    { "train.rng", "zz,0,0,0", "train.rng" },
+    { "train.lr", "fast", "train.lr" },
+    { "train.step", "-3", "train.step" },
+    { "train.batch", "0", "batch size" },
+    { "train.beta2", "1.5", "betas" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (md); i++)
+    {
+      rewrite_with (ckpt, bad_path, md[i].key, md[i].value);
+      g_assert_null (iodine_trainer_resume (bad_path, &error));
+      g_assert_nonnull (error);
+      if (!strstr (error->message, md[i].message))
+        g_error ("%s = %s: message “%s” does not mention %s", md[i].key, md[i].value,
+                 error->message, md[i].message);
+      printf ("%s = %s: %s\n", md[i].key, md[i].value, error->message);
+      g_clear_error (&error);
+    }
+  /* and the unmodified checkpoint still resumes */
+  tr = iodine_trainer_resume (ckpt, &error);
+  g_assert_no_error (error);
+  iodine_trainer_free (tr);
+  g_unlink (ckpt);
+  g_unlink (bad_path);
+  g_free (ckpt);
+  g_free (bad_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -409,6 +512,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/overfit", test_overfit);
   g_test_add_func ("/trainer/nonfinite-step", test_nonfinite_step);
   g_test_add_func ("/trainer/checkpoint-contents", test_checkpoint_contents);
+  g_test_add_func ("/trainer/bad-options-and-metadata", test_bad_options_and_metadata);
   int rc = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);
