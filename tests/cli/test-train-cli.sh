@@ -47,45 +47,85 @@ pass () {
 TINY=(--size 16x16 --slots 2 --iterations 2 --latent 4 --dec-channels 4 --dec-layers 2
       --ref-channels 4 --ref-layers 2 --mlp 8 --batch 2 --threads 1)
 
-# Reads a safetensors header: prints the tensor names, then "META key=value"
-# lines for the metadata.
-header () {
-  python3 - "$1" <<'EOF'
-import json, struct, sys
-with open(sys.argv[1], 'rb') as f:
-    n = struct.unpack('<Q', f.read(8))[0]
-    h = json.loads(f.read(n))
-for k, v in h.items():
-    if k == '__metadata__':
-        for mk, mv in v.items():
-            print('META %s=%s' % (mk, mv))
-    else:
-        print(k)
-EOF
-}
+# Python helpers, in as few interpreter starts as possible (each is slow):
+#   headers F...   writes F.hdr: the tensor names, then "META key=value" lines
+#   same A B ...   each pair: the same tensors byte for byte and the same
+#                  metadata except train_wall_s (wall-clock time)
+#   png F          writes a 24×24 RGB scene with two squares
+cat > tools.py <<'EOF'
+import json, struct, sys, zlib
 
-# Compares two safetensors files: the same tensors byte for byte and the same
-# metadata, except train_wall_s (wall-clock time, which differs run to run).
-same_file () {
-  python3 - "$1" "$2" <<'EOF'
-import json, struct, sys
 def load(path):
     with open(path, 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]
         h = json.loads(f.read(n))
         data = f.read()
-    md = h.pop('__metadata__', {})
-    md.pop('train_wall_s', None)
-    return h, md, data
-ha, ma, da = load(sys.argv[1])
-hb, mb, db = load(sys.argv[2])
-if ha != hb or da != db:
-    sys.exit('%s and %s: tensors differ' % (sys.argv[1], sys.argv[2]))
-if ma != mb:
-    sys.exit('%s and %s: metadata differs: %s' % (sys.argv[1], sys.argv[2],
-             sorted(set(ma.items()) ^ set(mb.items()))))
+    return h, data
+
+def headers(paths):
+    for p in paths:
+        h, _ = load(p)
+        with open(p + '.hdr', 'w') as out:
+            for k, v in h.items():
+                if k != '__metadata__':
+                    out.write(k + '\n')
+            for mk, mv in h.get('__metadata__', {}).items():
+                out.write('META %s=%s\n' % (mk, mv))
+
+def same(paths):
+    bad = 0
+    for a, b in zip(paths[::2], paths[1::2]):
+        (ha, da), (hb, db) = load(a), load(b)
+        ma, mb = ha.pop('__metadata__', {}), hb.pop('__metadata__', {})
+        ma.pop('train_wall_s', None)
+        mb.pop('train_wall_s', None)
+        if ha != hb or da != db:
+            print('%s and %s: tensors differ' % (a, b))
+            bad = 1
+        elif ma != mb:
+            print('%s and %s: metadata differs: %s'
+                  % (a, b, sorted(set(ma.items()) ^ set(mb.items()))))
+            bad = 1
+        else:
+            print('%s = %s' % (a, b))
+    return bad
+
+def png(path):
+    w = h = 24
+    rows = []
+    for y in range(h):
+        row = bytearray([0])
+        for x in range(w):
+            if 3 <= x < 11 and 4 <= y < 12:
+                row += bytes((220, 40, 40))
+            elif 13 <= x < 21 and 12 <= y < 20:
+                row += bytes((40, 200, 60))
+            else:
+                row += bytes((10, 10, 10))
+        rows.append(bytes(row))
+    def chunk(t, d):
+        return (struct.pack('>I', len(d)) + t + d
+                + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff))
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n'
+                + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0))
+                + chunk(b'IDAT', zlib.compress(b''.join(rows))) + chunk(b'IEND', b''))
+
+# commands separated by "+"
+status = 0
+args = sys.argv[1:]
+while args:
+    cmd, rest = args[0], args[1:]
+    end = rest.index('+') if '+' in rest else len(rest)
+    operands, args = rest[:end], rest[end + 1:]
+    if cmd == 'headers':
+        headers(operands)
+    elif cmd == 'same':
+        status |= same(operands)
+    elif cmd == 'png':
+        png(operands[0])
+sys.exit(status)
 EOF
-}
 
 # --- a short run: weights, checkpoint, log, validation, plot ---------------
 "$TRAIN" "${TINY[@]}" --steps 4 --checkpoint c --out w --log run.csv --log-every 1 \
@@ -102,14 +142,13 @@ if [ $rc -eq 0 ] && grep -Eq '^ +dataset +tetrominoes$' info.txt \
   pass "iodine info shows the provenance"
 else fail "iodine info (exit $rc):"; cat info.txt info.err; fi
 
-header w > w.hdr || fail "cannot parse the header of w"
+python3 tools.py headers w c + png scene.png || fail "cannot read w and c, or write scene.png"
 if grep -q '^adam\.' w.hdr; then fail "weights file holds adam.* tensors"
 else pass "weights file has no adam.* tensors"; fi
 if grep -q '^META train\.' w.hdr; then fail "weights file holds train.* metadata"
 else pass "weights file has no train.* metadata"; fi
 n_w=$(grep -vc '^META' w.hdr)
 
-header c > c.hdr || fail "cannot parse the header of c"
 n_m=$(grep -c '^adam\.m\.' c.hdr)
 n_v=$(grep -c '^adam\.v\.' c.hdr)
 if [ "$n_m" -eq "$n_w" ] && [ "$n_v" -eq "$n_w" ] && grep -qx 'META train.step=4' c.hdr \
@@ -145,11 +184,9 @@ VAL=(--validate-every 2 --val-count 2 --log-every 1)
     > /dev/null 2> half.err || { fail "3 steps"; cat half.err; }
 "$TRAIN" --resume half.ckpt "${VAL[@]}" --steps 6 --checkpoint half.ckpt --out resumed.st \
     --log half.csv --threads 1 > /dev/null 2> resumed.err || { fail "resume 3 → 6"; cat resumed.err; }
-if same_file full.st resumed.st; then
-  pass "3 steps + resume to 6 = 6 steps (tensors byte for byte, metadata but the wall time)"
-else fail "resumed weights differ from the uninterrupted run"; fi
-if same_file full.ckpt half.ckpt; then pass "and the checkpoints too"
-else fail "resumed checkpoint differs from the uninterrupted run"; fi
+if python3 tools.py same full.st resumed.st full.ckpt half.ckpt; then
+  pass "3 steps + resume to 6 = 6 steps: weights and checkpoints (tensors byte for byte, metadata but the wall time)"
+else fail "the resumed run differs from the uninterrupted one"; fi
 grep -q 'from step 3 to 6' resumed.err || fail "resume does not say it starts at step 3"
 # the log goes on where it stopped: same rows but for speed and time
 if [ "$(cut -d, -f1-5,7-9 full.csv)" = "$(cut -d, -f1-5,7-9 half.csv)" ]; then
@@ -222,32 +259,12 @@ expect_usage "unknown option" "--frobnicate" "$TRAIN" --frobnicate
 [ -e missing.ckpt ] && fail "a failed --resume created missing.ckpt"
 
 # --- the weights in use: decompose a generated PNG, evaluate ---------------
-python3 - <<'EOF' || fail "cannot write scene.png"
-import struct, zlib
-w = h = 24
-rows = []
-for y in range(h):
-    row = bytearray([0])
-    for x in range(w):
-        if 3 <= x < 11 and 4 <= y < 12:
-            row += bytes((220, 40, 40))
-        elif 13 <= x < 21 and 12 <= y < 20:
-            row += bytes((40, 200, 60))
-        else:
-            row += bytes((10, 10, 10))
-    rows.append(bytes(row))
-def chunk(t, d):
-    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-png = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) \
-    + chunk(b'IDAT', zlib.compress(b''.join(rows))) + chunk(b'IEND', b'')
-open('scene.png', 'wb').write(png)
-EOF
 "$IODINE" decompose --weights w --output out.safetensors --png-dir slots scene.png \
     > dec.out 2> dec.err
 rc=$?
 n_png=$(find slots -name '*.png' 2>/dev/null | wc -l)
 if [ $rc -eq 0 ] && [ -s out.safetensors ] && [ "$n_png" -ge 2 ] \
-   && header out.safetensors | grep -qx masks; then
+   && grep -qa '"masks"' out.safetensors; then
   pass "iodine decompose: exit 0, tensors and $n_png PNGs"
 else fail "iodine decompose (exit $rc, $n_png PNGs)"; cat dec.out dec.err; fi
 
