@@ -32,7 +32,7 @@ series_add (Series *s, double x, double y, int *cap)
 /* One panel: a series in a box at (x0, y0), with min/max labels. */
 static void
 panel (cairo_t *cr, double x0, double y0, double w, double h, const Series *s, const char *title,
-       double ymin, double ymax, double r, double g, double b)
+       double ymin, double ymax, double r, double g, double b, gboolean dots)
 {
   double xmax = 1;
   for (int i = 0; i < s->n; i++)
@@ -71,6 +71,15 @@ panel (cairo_t *cr, double x0, double y0, double w, double h, const Series *s, c
         cairo_line_to (cr, px, py);
     }
   cairo_stroke (cr);
+  if (!dots)
+    return;
+  for (int i = 0; i < s->n; i++)
+    {
+      double px = x0 + w * s->x[i] / xmax;
+      double py = y0 + h * (1 - (fmin (fmax (s->y[i], ymin), ymax) - ymin) / (ymax - ymin));
+      cairo_arc (cr, px, py, 2.5, 0, 2 * G_PI);
+      cairo_fill (cr);
+    }
 }
 
 gboolean
@@ -107,8 +116,8 @@ iodine_plot_training_log (const char *csv_path, const char *png_path, GError **e
   cairo_t *cr = cairo_create (surf);
   cairo_set_source_rgb (cr, 0.95, 0.95, 0.95);
   cairo_paint (cr);
-  panel (cr, 70, 30, 620, 200, &loss, "training loss  Σ_t (t/T)·L_t", lmin, lmax, 0.8, 0.2, 0.1);
-  panel (cr, 70, 290, 620, 200, &ari, "validation FG-ARI", 0.0, 1.0, 0.1, 0.3, 0.8);
+  panel (cr, 70, 30, 620, 200, &loss, "training loss  Σ_t (t/T)·L_t", lmin, lmax, 0.8, 0.2, 0.1, FALSE);
+  panel (cr, 70, 290, 620, 200, &ari, "validation FG-ARI", 0.0, 1.0, 0.1, 0.3, 0.8, TRUE);
   cairo_destroy (cr);
   cairo_status_t st = cairo_surface_write_to_png (surf, png_path);
   cairo_surface_destroy (surf);
