@@ -15,12 +15,12 @@ BUILD=${IODINE_BUILD_DIR:?IODINE_BUILD_DIR must be set}
 TRAIN=$BUILD/engine/iodine-train
 IODINE=$BUILD/engine/iodine
 export OPENBLAS_NUM_THREADS=1
-# Under LeakSanitizer: fontconfig's caches (cairo text in --plot) are never
-# freed; everything else must be.
+# Under LeakSanitizer: the project's suppressions (fontconfig's caches, from
+# the cairo text in --plot) unless the caller gave some.
 SRC=${IODINE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 case ${LSAN_OPTIONS:-} in
   *suppressions=*) ;;
-  *) export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SRC/tests/cli/train-lsan.supp" ;;
+  *) export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SRC/scripts/lsan.supp" ;;
 esac
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-train-cli-XXXXXX")
@@ -156,7 +156,7 @@ if [ "$n_m" -eq "$n_w" ] && [ "$n_v" -eq "$n_w" ] && grep -qx 'META train.step=4
   pass "checkpoint: $n_w weights, $n_m adam.m, $n_v adam.v, train.step=4"
 else fail "checkpoint contents (weights $n_w, adam.m $n_m, adam.v $n_v)"; grep META c.hdr; fi
 
-want_header='step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s'
+want_header='step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s,val_purity'
 if [ "$(head -n 1 run.csv)" = "$want_header" ] && [ "$(wc -l < run.csv)" -eq 5 ] \
    && [ "$(cut -d, -f1 run.csv | tail -n +2 | tr '\n' ' ')" = "1 2 3 4 " ] \
    && awk -F, 'NR > 1 && NF != 10 { bad = 1 } END { exit bad }' run.csv; then
