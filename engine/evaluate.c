@@ -25,7 +25,8 @@ iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, in
   uint8_t *labels = g_new (uint8_t, P);
   gboolean has_labels = iodine_dataset_has_labels (ds);
   double ari_sum = 0.0, ari_sq = 0.0, mse_sum = 0.0, mse_sq = 0.0;
-  int ari_n = 0;
+  int ari_n = 0, purity_n = 0;
+  double purity_sum = 0.0;
   gboolean ok = TRUE;
   IodineRunOptions opt;
   iodine_run_options_init (&opt);
@@ -47,6 +48,27 @@ iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, in
         }
       if (has_labels)
         {
+          /* purity of every labelled object */
+          for (int obj = 1; obj < 256; obj++)
+            {
+              double best = 0.0, total = 0.0;
+              int pixels = 0;
+              for (int k = 0; k < r->slots; k++)
+                {
+                  double mass = 0.0;
+                  for (size_t j = 0; j < P; j++)
+                    if (labels[j] == obj)
+                      mass += r->masks[(size_t) k * P + j];
+                  best = fmax (best, mass);
+                  total += mass;
+                }
+              for (size_t j = 0; j < P; j++)
+                pixels += labels[j] == obj;
+              if (pixels == 0)
+                break;
+              purity_sum += best / total;
+              purity_n++;
+            }
           double ari = iodine_fg_ari (labels, r->masks, r->slots, (int) P);
           if (!isnan (ari))
             {
@@ -74,6 +96,7 @@ iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, in
       stats->ari_mean = ari_n ? ari_sum / ari_n : NAN;
       stats->ari_std = ari_n ? sqrt (fmax (0.0, ari_sq / ari_n - stats->ari_mean * stats->ari_mean)) : NAN;
       stats->mse_mean = count ? mse_sum / count : NAN;
+      stats->purity_mean = purity_n ? purity_sum / purity_n : NAN;
       stats->mse_std = count ? sqrt (fmax (0.0, mse_sq / count - stats->mse_mean * stats->mse_mean)) : NAN;
     }
   g_free (image);

@@ -11,6 +11,12 @@ typedef struct {
   int ari_count;              /* images with foreground (FG-ARI defined) */
   double ari_mean, ari_std;
   double mse_mean, mse_std;
+  /* Object purity: for every ground-truth object, the largest share of its
+   * pixels' mask mass held by one slot, averaged over objects. About 1/K
+   * while the slots are still an ensemble of colour guesses (every slot
+   * covers every pixel a little), near 1 once slots own objects; it moves
+   * before FG-ARI does (training-notes.md, "the first plateau"). */
+  double purity_mean;
 } IodineEvalStats;
 
 /* Decomposes samples first..first+count−1 of ds at the model's size with K

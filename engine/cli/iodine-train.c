@@ -361,7 +361,7 @@ main (int argc, char **argv)
           return CLI_USAGE_ERROR;
         }
       if (fresh)
-        fprintf (log, "step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s\n");
+        fprintf (log, "step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s,val_purity\n");
       fflush (log);
     }
 
@@ -407,7 +407,7 @@ main (int argc, char **argv)
       double dt = (g_get_monotonic_time () - t0) / 1e6;
       ips = ips == 0.0 ? B / dt : 0.9 * ips + 0.1 * B / dt;
       guint64 step = iodine_trainer_step_count (tr);
-      double val_ari = NAN, val_mse = NAN;
+      double val_ari = NAN, val_mse = NAN, val_purity = NAN;
       if (val && step % a.validate_every == 0)
         {
           IodineEvalStats es;
@@ -421,6 +421,7 @@ main (int argc, char **argv)
             }
           val_ari = last_ari = es.ari_mean;
           val_mse = es.mse_mean;
+          val_purity = es.purity_mean;
           if (a.sheet)
             {
               if (!iodine_sheet_write (a.sheet, keep, 4, 3, &error))
@@ -441,7 +442,10 @@ main (int argc, char **argv)
             fprintf (log, "%.5f,%.6f", val_ari, val_mse);
           else
             fprintf (log, ",");
-          fprintf (log, ",%.6g,%.1f\n", st.lr, elapsed);
+          fprintf (log, ",%.6g,%.1f,", st.lr, elapsed);
+          if (!isnan (val_purity))
+            fprintf (log, "%.4f", val_purity);
+          fputc ('\n', log);
           fflush (log);
           if (a.plot && !isnan (val_ari))
             {
@@ -464,7 +468,10 @@ main (int argc, char **argv)
           fprintf (stderr, "\r[%s] %" G_GUINT64_FORMAT "/%" G_GINT64_FORMAT " loss %.1f FG-ARI %.3f %.1f img/s ETA %s  ",
                    bar, step, a.steps, st.loss, last_ari, ips, eta);
         }
-      else if (step % a.log_every == 0 || !isnan (val_ari))
+      if (!isnan (val_ari))
+        fprintf (stderr, "%svalidation at step %" G_GUINT64_FORMAT ": FG-ARI %.4f, MSE %.5f, object purity %.3f\n",
+                 tty ? "\n" : "", step, val_ari, val_mse, val_purity);
+      if (!tty && (step % a.log_every == 0 || !isnan (val_ari)))
         fprintf (stderr, "step %" G_GUINT64_FORMAT "/%" G_GINT64_FORMAT " loss %.1f nll %.1f kl %.1f |g| %.2f FG-ARI %.4f %.2f img/s ETA %s\n",
                  step, a.steps, st.loss, st.nll, st.kl, st.grad_norm, last_ari, ips, eta);
       if (a.checkpoint && step % a.checkpoint_every == 0)

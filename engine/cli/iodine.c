@@ -313,6 +313,9 @@ cmd_eval (int argc, char **argv)
         printf ("FG-ARI  %.4f ± %.4f  (%d scenes with foreground)\n", st.ari_mean, st.ari_std,
                 st.ari_count);
       printf ("MSE     %.6f ± %.6f\n", st.mse_mean, st.mse_std);
+      if (st.ari_count > 0)
+        printf ("object purity %.4f (1/K while slots are an ensemble, 1 when each object has its slot)\n",
+                st.purity_mean);
       if (sheet && !iodine_sheet_write (sheet, keep, n_keep, 3, &error))
         status = cli_fail (PROG, error);
     }
