@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Copies a training run's state into weights/: the checkpoint (to resume in a
+# later session), the shipped weights without optimizer state, the CSV log
+# and the curve.   weights/update-from-run.sh RUN_DIR NAME
+#   RUN_DIR holds NAME's checkpoint tet.ckpt (or ckpt), train.csv, curve.png
+set -euo pipefail
+run=$1
+name=$2
+here=$(cd "$(dirname "$0")" && pwd)
+build=${IODINE_BUILD:-$here/../build}
+ckpt=$(ls "$run"/*.ckpt | head -n 1)
+mkdir -p "$here/checkpoints" "$here/$name"
+cp "$ckpt" "$here/checkpoints/$name.ckpt.safetensors.tmp"
+mv "$here/checkpoints/$name.ckpt.safetensors.tmp" "$here/checkpoints/$name.ckpt.safetensors"
+step=$("$build/engine/iodine" info "$ckpt" | awk '$1 == "train_steps" { print $2 }')
+# --steps equal to the checkpoint's step: no training, only --out
+IODINE_NO_REEXEC=1 "$build/engine/iodine-train" --resume "$here/checkpoints/$name.ckpt.safetensors" \
+  --steps "${step:-0}" --out "$here/$name.safetensors" >/dev/null
+cp "$run/train.csv" "$here/$name/train.csv"
+[ -f "$run/curve.png" ] && cp "$run/curve.png" "$here/$name/curve.png"
+[ -f "$run/sheet.png" ] && cp "$run/sheet.png" "$here/$name/validation-sheet.png"
+"$build/engine/iodine" info "$here/$name.safetensors"
