@@ -159,8 +159,8 @@ else fail "checkpoint contents (weights $n_w, adam.m $n_m, adam.v $n_v)"; grep M
 want_header='step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s,val_purity'
 if [ "$(head -n 1 run.csv)" = "$want_header" ] && [ "$(wc -l < run.csv)" -eq 5 ] \
    && [ "$(cut -d, -f1 run.csv | tail -n +2 | tr '\n' ' ')" = "1 2 3 4 " ] \
-   && awk -F, 'NR > 1 && NF != 10 { bad = 1 } END { exit bad }' run.csv; then
-  pass "CSV header and 4 rows of 10 fields"
+   && awk -F, 'NR > 1 && NF != 11 { bad = 1 } END { exit bad }' run.csv; then
+  pass "CSV header and 4 rows of 11 fields"
 else fail "CSV log:"; cat run.csv; fi
 
 # validation rows (steps 2 and 4) carry an FG-ARI in [0, 1], the others none
@@ -189,7 +189,7 @@ if python3 tools.py same full.st resumed.st full.ckpt half.ckpt; then
 else fail "the resumed run differs from the uninterrupted one"; fi
 grep -q 'from step 3 to 6' resumed.err || fail "resume does not say it starts at step 3"
 # the log goes on where it stopped: same rows but for speed and time
-if [ "$(cut -d, -f1-5,7-9 full.csv)" = "$(cut -d, -f1-5,7-9 half.csv)" ]; then
+if [ "$(cut -d, -f1-5,7-9,11- full.csv)" = "$(cut -d, -f1-5,7-9,11- half.csv)" ]; then
   pass "the resumed log continues the first (7 lines)"
 else fail "resumed log differs:"; paste -d'|' full.csv half.csv; fi
 
