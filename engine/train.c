@@ -338,7 +338,10 @@ iodine_trainer_resume (const char *path, GError **error)
   o.warmup_steps = (int) MIN (warmup, 1u << 30);
   g_strlcpy (o.dataset, dataset, sizeof o.dataset);
   if (!validate_options (&o, error))
-    goto out;
+    {
+      g_prefix_error (error, "%s: ", path);
+      goto out;
+    }
   IodineModel *model = model_from_tensor_file (f, FALSE, error);
   if (!model)
     goto out;
