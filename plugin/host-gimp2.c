@@ -241,6 +241,9 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   iodine_plugin_i18n_init ();
   textdomain (GETTEXT_PACKAGE);
   gegl_init (NULL, NULL);
+  /* exact pixel formats in both directions (else GIMP converts tiles to a
+   * legacy 8-bit perceptual format) */
+  gimp_plugin_enable_precision ();
 
   GimpRunMode run_mode = param[0].data.d_int32;
   Gimp2Host host = { { &gimp2_ops }, param[1].data.d_image, param[2].data.d_drawable, 0, 0, 0, 0 };

@@ -148,12 +148,12 @@ iodine_plugin_run (IodineHost *host, const IodineDecomposeValues *values, GError
   job.model = model;
   job.region = region;
   job.values = *values;
-  job.progress_permille = -1;
+  job.progress_permille = 0;
   job.context = g_main_context_new ();
   job.loop = g_main_loop_new (job.context, FALSE);
   g_main_context_push_thread_default (job.context);
 
-  Poll poll = { &job, host, -2 };
+  Poll poll = { &job, host, -1 };
   GSource *timer = g_timeout_source_new (50);
   g_source_set_callback (timer, poll_progress, &poll, NULL);
   g_source_attach (timer, job.context);

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "decompose.h"
+#include "host.h"
 #include "image_io.h"
 #include "upsample.h"
 
@@ -131,6 +132,98 @@ test_decompose (gconstpointer with_selection)
   iodine_model_free (model);
 }
 
+
+/* a host without GIMP: runs the whole driver (worker thread, progress,
+ * cancel) and records what it would write */
+typedef struct {
+  IodineHost base;
+  int updates;
+  gboolean cancel;
+  int layers;
+  double mask_sum;
+} FakeHost;
+
+static IodineRegion *
+fake_read (IodineHost *host, GError **error)
+{
+  (void) host;
+  (void) error;
+  return sample_region (FALSE);
+}
+
+static void
+fake_start (IodineHost *host, const char *text)
+{
+  (void) host;
+  g_assert_nonnull (text);
+}
+
+static gboolean
+fake_update (IodineHost *base, double fraction)
+{
+  FakeHost *host = (FakeHost *) base;
+  g_assert_cmpfloat (fraction, >=, 0.0);
+  g_assert_cmpfloat (fraction, <=, 1.0);
+  host->updates++;
+  return !host->cancel;
+}
+
+static gboolean
+fake_write (IodineHost *base, const IodineDecomposition *d, IodineContentMode content, GError **error)
+{
+  FakeHost *host = (FakeHost *) base;
+  (void) error;
+  int W = iodine_decomposition_width (d), H = iodine_decomposition_height (d);
+  float *rgba = g_new (float, (gsize) W * 7 * 4), *mask = g_new (float, (gsize) W * 7);
+  host->layers = iodine_decomposition_n_layers (d);
+  for (int i = 0; i < host->layers; i++)
+    for (int y0 = 0; y0 < H; y0 += 7)
+      {
+        int rows = MIN (7, H - y0);
+        iodine_decomposition_layer_pixels (d, i, content, y0, rows, rgba, mask);
+        for (int p = 0; p < rows * W; p++)
+          host->mask_sum += mask[p];
+      }
+  g_free (rgba);
+  g_free (mask);
+  return TRUE;
+}
+
+static const IodineHostOps fake_ops = { fake_read, fake_start, fake_update, fake_write, NULL };
+
+static void
+test_driver (void)
+{
+  FakeHost host = { { &fake_ops }, 0, FALSE, 0, 0.0 };
+  IodineDecomposeValues v;
+  GError *error = NULL;
+  iodine_plugin_values_defaults (&v);
+  char *wpath = g_build_filename (weights_dir, "tetrominoes.safetensors", NULL);
+  g_strlcpy (v.weights, wpath, sizeof v.weights);
+  g_free (wpath);
+  v.iterations = 3;
+  g_assert_true (iodine_plugin_run (&host.base, &v, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (host.layers, >=, 1);
+  g_assert_cmpint (host.updates, >=, 1);
+  g_assert_cmpfloat (fabs (host.mask_sum - 320.0 * 240.0), <, 1.0);
+
+  /* cancelled from the progress: no layers written */
+  FakeHost cancelled = { { &fake_ops }, 0, TRUE, 0, 0.0 };
+  g_assert_false (iodine_plugin_run (&cancelled.base, &v, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpint (cancelled.layers, ==, 0);
+
+  /* unreadable weights */
+  FakeHost bad = { { &fake_ops }, 0, FALSE, 0, 0.0 };
+  g_strlcpy (v.weights, "/nonexistent/w.safetensors", sizeof v.weights);
+  g_assert_false (iodine_plugin_run (&bad.base, &v, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpint (bad.layers, ==, 0);
+}
+
 static void
 test_upsample_edges (void)
 {
@@ -208,6 +301,7 @@ main (int argc, char **argv)
   g_test_add_func ("/plugin/models", test_models);
   g_test_add_data_func ("/plugin/decompose", GINT_TO_POINTER (0), test_decompose);
   g_test_add_data_func ("/plugin/decompose-selection", GINT_TO_POINTER (1), test_decompose);
+  g_test_add_func ("/plugin/driver", test_driver);
   g_test_add_func ("/plugin/upsample-edges", test_upsample_edges);
   g_test_add_func ("/plugin/upsample-speed", test_upsample_speed);
   int rc = g_test_run ();
