@@ -1,0 +1,124 @@
+/* libFuzzer target: the image path of `iodine decompose` on arbitrary bytes.
+ * iodine_image_load() takes a path (gdk-pixbuf picks the loader from the
+ * contents), so each input is written to a temporary file first; then the
+ * image is resized as decompose does (to the training size, and
+ * centre-cropped as images:DIR datasets do). Loading must give either an
+ * image of at least 2×2 whose pixels are all in [0, 1], or an IODINE_ERROR
+ * with a message, and never crash, leak or read outside a buffer.
+ *
+ * Inputs whose header claims between 4 and 64 Mpixels are skipped: the
+ * engine accepts up to 64 Mpixels (768 MB as floats), and decoding such
+ * sizes would only make runs slow and hit libFuzzer's memory limit. Above
+ * 64 Mpixels the engine refuses before decoding, and that is fuzzed. */
+#include "image_io.h"
+#include "iodine.h"
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+#define FUZZ_MAX_PIXELS (1 << 22)
+
+static char *path;
+
+/* A g_critical is a precondition failing, a bug in whoever called the
+ * function, so it aborts (abort(), not G_BREAKPOINT, so that libFuzzer saves
+ * the input). Except gdk-pixbuf's own: gdk_pixbuf_get_file_info() asserts
+ * on sizes its loaders report from damaged headers ("info_cb: assertion
+ * 'width > 0 && height > 0' failed") and then fails cleanly; that is inside
+ * gdk-pixbuf and not reachable from libiodine's side. Warnings are not
+ * fatal either: loaders warn about damaged files they still decode. */
+static void
+on_log (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
+{
+  (void) data;
+  if ((level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
+      && g_strcmp0 (domain, "GdkPixbuf") != 0)
+    {
+      fprintf (stderr, "fatal %s-CRITICAL: %s\n", domain ? domain : "", message);
+      abort ();
+    }
+}
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  (void) argc;
+  (void) argv;
+  g_log_set_default_handler (on_log, NULL);
+  /* The ICO and ANI loaders g_malloc0() buffers sized from the header, up
+   * to hundreds of MB for a 200-byte file; glibc hands out such zeroed
+   * pages lazily (`iodine decompose` refuses the file in 0.1 s), but ASan
+   * touches every byte, so one input takes 10-25 s and libFuzzer stops on
+   * its -timeout. Those two loaders are left out of this target. */
+  GSList *formats = gdk_pixbuf_get_formats ();
+  for (GSList *l = formats; l; l = l->next)
+    {
+      char *name = gdk_pixbuf_format_get_name (l->data);
+      if (g_strcmp0 (name, "ico") == 0 || g_strcmp0 (name, "ani") == 0)
+        gdk_pixbuf_format_set_disabled (l->data, TRUE);
+      g_free (name);
+    }
+  g_slist_free (formats);
+  const char *dir = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm" : g_get_tmp_dir ();
+  path = g_strdup_printf ("%s/iodine-fuzz-image-%d", dir, (int) getpid ());
+  return 0;
+}
+
+static void
+check_image (const IodineImage *im, int width, int height)
+{
+  if (!im || im->width != width || im->height != height)
+    __builtin_trap ();
+  for (size_t i = 0; i < (size_t) width * height * 3; i++)
+    if (!(im->rgb[i] >= 0.0f && im->rgb[i] <= 1.0f))   /* NaN fails too */
+      __builtin_trap ();
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  if (!g_file_set_contents (path, (const char *) data, (gssize) size, NULL))
+    abort ();
+  int w = 0, h = 0;
+  if (gdk_pixbuf_get_file_info (path, &w, &h) != NULL && (int64_t) w * h > FUZZ_MAX_PIXELS
+      && (int64_t) w * h <= (1 << 26))
+    {
+      g_unlink (path);
+      return 0;
+    }
+
+  GError *error = NULL;
+  IodineImage *im = iodine_image_load (path, &error);
+  g_unlink (path);
+  if (!im)
+    {
+      if (!error || error->domain != IODINE_ERROR || !error->message[0])
+        __builtin_trap ();   /* failure without an explanation */
+      g_error_free (error);
+      return 0;
+    }
+  if (error || im->width < 2 || im->height < 2)
+    __builtin_trap ();
+  check_image (im, im->width, im->height);
+
+  /* as decompose (training size) and the images:DIR dataset (crop) do */
+  IodineImage *small = iodine_image_resize (im, 16, 12);
+  check_image (small, 16, 12);
+  IodineImage *crop = iodine_image_resize_crop (im, 5, 9);
+  check_image (crop, 5, 9);
+  IodineImage *big = iodine_image_resize (im, MIN (im->width * 2 + 1, 64), 3);
+  check_image (big, MIN (im->width * 2 + 1, 64), 3);
+  iodine_image_free (big);
+  iodine_image_free (crop);
+  iodine_image_free (small);
+  iodine_image_free (im);
+  return 0;
+}
