@@ -39,6 +39,48 @@ iodine_image_free (IodineImage *image)
   g_free (image);
 }
 
+typedef struct {
+  int width, height;
+  gboolean known;
+} SizeProbe;
+
+static void
+on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer data)
+{
+  SizeProbe *p = data;
+  p->width = width;
+  p->height = height;
+  p->known = TRUE;
+  /* the size is all we want: make the loader stop decoding */
+  gdk_pixbuf_loader_set_size (loader, 0, 0);
+}
+
+/* The size an image file's header claims, without decoding it. Like
+ * gdk_pixbuf_get_file_info(), which, however, logs a GdkPixbuf-CRITICAL
+ * (info_cb: assertion 'width > 0 && height > 0') when a damaged header
+ * says 0×0, e.g. a GIF; here any size is recorded and judged later. */
+static gboolean
+probe_size (const char *path, int *width, int *height)
+{
+  FILE *f = g_fopen (path, "rb");
+  if (!f)
+    return FALSE;
+  GdkPixbufLoader *loader = gdk_pixbuf_loader_new ();
+  SizeProbe p = { 0, 0, FALSE };
+  g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &p);
+  guchar buf[4096];
+  size_t n;
+  while (!p.known && (n = fread (buf, 1, sizeof buf, f)) > 0)
+    if (!gdk_pixbuf_loader_write (loader, buf, n, NULL))
+      break;
+  fclose (f);
+  gdk_pixbuf_loader_close (loader, NULL);
+  g_object_unref (loader);
+  *width = p.width;
+  *height = p.height;
+  return p.known;
+}
+
 IodineImage *
 iodine_image_load (const char *path, GError **error)
 {
@@ -65,8 +107,7 @@ iodine_image_load (const char *path, GError **error)
   /* Refuse absurd sizes before decoding: as floats an image takes 12 bytes
    * a pixel. */
   int fw = 0, fh = 0;
-  if (gdk_pixbuf_get_file_info (path, &fw, &fh) != NULL
-      && (int64_t) fw * fh > IODINE_IMAGE_MAX_PIXELS)
+  if (probe_size (path, &fw, &fh) && (int64_t) fw * fh > IODINE_IMAGE_MAX_PIXELS)
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
                    "%s: image is %d×%d pixels, more than the %d megapixels allowed",
