@@ -139,6 +139,7 @@ run image-signature-only 2 "not a readable image" "${dw[@]}" "$bad/header-only.p
 run image-huge-dims-png 2 "100000×100000 pixels" "${dw[@]}" "$bad/huge-dims.png"
 run image-truncated-jpeg 2 "not a readable image" "${dw[@]}" "$bad/truncated.jpg"
 run image-truncated-gif 2 "60000×60000 pixels" "${dw[@]}" "$bad/truncated.gif"
+run image-zero-size-gif 2 "zero size" "${dw[@]}" "$bad/zero-size.gif"
 run image-huge-bmp 2 "40000×40000 pixels" "${dw[@]}" "$bad/huge.bmp"
 run image-negative-bmp 2 "not a readable image" "${dw[@]}" "$bad/negative-width.bmp"
 

@@ -48,3 +48,7 @@ write('huge.bmp', b'BM' + struct.pack('<IHHI', 54, 0, 0, 54)
 # BMP: negative width
 write('negative-width.bmp', b'BM' + struct.pack('<IHHI', 54 + 16, 0, 0, 54)
       + struct.pack('<IiiHHIIiiII', 40, -2, 2, 1, 32, 0, 16, 0, 0, 0, 0) + bytes(16))
+# GIF: a 0×0 logical screen and image (gdk_pixbuf_get_file_info logged a
+# GdkPixbuf-CRITICAL on it, found by fuzz-image)
+write('zero-size.gif', b'GIF89a' + struct.pack('<HHBBB', 0, 0, 0, 0, 0) + b'\x2c'
+      + struct.pack('<HHHHB', 0, 0, 0, 0, 0) + b'\x02\x02\x44\x01\x00\x3b')
