@@ -11,7 +11,9 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 #include <math.h>
 #include <string.h>
 
@@ -362,8 +364,29 @@ iodine_png_write (const char *path, const float *pixels, int width, int height,
           for (int c = 0; c < channels; c++)
             d[c] = to_byte (s[c]);
       }
+  /* Written next to the target and renamed into place: a failed write (disk
+   * full) leaves no truncated PNG, and the previous file, if any, stays. */
   GError *local = NULL;
-  gboolean ok = gdk_pixbuf_save (pb, path, "png", &local, NULL);
+  char *tmp = g_strconcat (path, ".tmp-XXXXXX", NULL);
+  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
+  gboolean ok = fd >= 0;
+  if (!ok)
+    g_set_error (&local, G_FILE_ERROR, g_file_error_from_errno (errno),
+                 "cannot create a temporary file next to it: %s", g_strerror (errno));
+  else
+    {
+      close (fd);
+      ok = gdk_pixbuf_save (pb, tmp, "png", &local, NULL);
+      if (ok && g_rename (tmp, path) != 0)
+        {
+          ok = FALSE;
+          g_set_error (&local, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "cannot replace it: %s", g_strerror (errno));
+        }
+      if (!ok)
+        g_unlink (tmp);
+    }
+  g_free (tmp);
   g_object_unref (pb);
   if (!ok)
     {
