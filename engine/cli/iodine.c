@@ -68,6 +68,23 @@ check_slots_iterations (int *slots, int *iterations)
   return CLI_OK;
 }
 
+/* Removes a folder this run created, with the files it wrote there. */
+static void
+remove_folder (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+      g_free (path);
+    }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (dir);
+}
+
 static int run_decompose (const char *image, const char *weights, const char *output,
                           const char *png_dir, int slots, int iterations, gint64 seed,
                           gboolean deterministic, gboolean native, gboolean verbose);
@@ -112,9 +129,11 @@ cmd_decompose (int argc, char **argv)
     return code_range;
   if (output && !cli_check_output (PROG, "--output", output))
     return CLI_USAGE_ERROR;
-  /* Created up front so that a bad path fails before the work, and removed
-   * again (if still empty) when the run fails: no partial output. */
+  /* Created up front so that a bad path fails before the work. When the
+   * run fails, what it created goes again (no partial output): the folder
+   * and everything in it if it is new, the tensors file if it is new. */
   gboolean png_dir_created = png_dir && !g_file_test (png_dir, G_FILE_TEST_EXISTS);
+  gboolean output_existed = output && g_file_test (output, G_FILE_TEST_EXISTS);
   if (png_dir && g_mkdir_with_parents (png_dir, 0755) != 0)
     {
       fprintf (stderr, "%s: cannot create the directory %s: %s\n", PROG, png_dir,
@@ -123,8 +142,10 @@ cmd_decompose (int argc, char **argv)
     }
   int status = run_decompose (argv[1], weights, output, png_dir, slots, iterations, seed,
                               deterministic, native, verbose);
+  if (status != CLI_OK && output && !output_existed)
+    g_unlink (output);
   if (status != CLI_OK && png_dir_created)
-    g_rmdir (png_dir);
+    remove_folder (png_dir);
   return status;
 }
 
