@@ -3,8 +3,8 @@
 # not a second copy (the write goes to a temporary file first), iodine-train
 # must fail with a clear "No space left on device" and a non-zero exit, and
 # the checkpoint already there must stay whole, load and resume. Then
-# `iodine decompose --output` and `iodine-train --out` on the full disk: an
-# error, and no partial file.
+# `iodine decompose --output/--png-dir` and `iodine-train --out` on the full
+# disk: an error, and no partial file.
 #
 # Needs root (mount); exits 77 (skipped) where mounting is not permitted.
 # Needs IODINE_BUILD_DIR (set by meson test).
@@ -96,6 +96,30 @@ if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ] || ! grep -q "No space left on device" "
 else
   echo "ok: iodine decompose --output exit $rc"
 fi
+# per-slot PNGs: the folder this run made goes again, and so does the
+# tensors file it wrote before the PNGs failed; no truncated PNG anywhere
+"$iodine" decompose -w "$w/w.safetensors" "$src/tests/data/images/grey.png" \
+  --png-dir "$disk/png" -o "$w/tensors.safetensors" 2>"$w/stderr"
+rc=$?
+if [ "$rc" -ne 1 ] || ! grep -q "No space left on device" "$w/stderr"; then
+  fail "iodine decompose --png-dir on a full disk: exit $rc"
+elif [ -e "$disk/png" ] || [ -e "$w/tensors.safetensors" ]; then
+  fail "iodine decompose --png-dir on a full disk left output behind"
+else
+  echo "ok: iodine decompose --png-dir exit $rc, nothing left"
+fi
+mkdir "$disk/png-existing"
+"$iodine" decompose -w "$w/w.safetensors" "$src/tests/data/images/grey.png" \
+  --png-dir "$disk/png-existing" 2>"$w/stderr"
+rc=$?
+empty=$(find "$disk/png-existing" -type f -size 0)
+tmp=$(find "$disk/png-existing" -name '*.tmp-*')
+if [ "$rc" -ne 1 ] || [ -n "$empty$tmp" ]; then
+  fail "--png-dir into an existing folder on a full disk: exit $rc, left: $empty $tmp"
+else
+  echo "ok: --png-dir into an existing folder: exit $rc, no truncated PNG"
+fi
+rm -rf "$disk/png-existing"
 rm -f "$disk/filler"
 extra=$(cd "$disk" && ls -A | grep -v '^run.ckpt$')
 [ -z "$extra" ] || fail "partial files left on the full disk: $extra"
