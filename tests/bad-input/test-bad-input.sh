@@ -47,7 +47,13 @@ run () {
   mkdir -p "$O"
   "$@" >"$w/stdout" 2>"$w/stderr"
   rc=$?
-  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|CRITICAL|WARNING \*\*' "$w/stderr"; then
+  # a known gdk-pixbuf bug may be allowed by setting $allow_critical
+  if [ -n "${allow_critical:-}" ]; then
+    grep -vF -- "$allow_critical" "$w/stderr" >"$w/stderr.checked"
+  else
+    cp "$w/stderr" "$w/stderr.checked"
+  fi
+  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|CRITICAL|WARNING \*\*' "$w/stderr.checked"; then
     fail "sanitizer or GLib report"
   elif [ "$rc" -ne "$want" ]; then
     fail "exit code $rc, expected $want"
@@ -140,6 +146,11 @@ run image-huge-dims-png 2 "100000×100000 pixels" "${dw[@]}" "$bad/huge-dims.png
 run image-truncated-jpeg 2 "not a readable image" "${dw[@]}" "$bad/truncated.jpg"
 run image-truncated-gif 2 "60000×60000 pixels" "${dw[@]}" "$bad/truncated.gif"
 run image-zero-size-gif 2 "zero size" "${dw[@]}" "$bad/zero-size.gif"
+# gdk-pixbuf 2.42's GIF loader logs a CRITICAL on a 0-wide frame (its bug,
+# found by fuzz-image); the load must still fail cleanly
+allow_critical="GdkPixbuf-CRITICAL **: "
+run image-zero-width-frame-gif 2 "not a readable image" "${dw[@]}" "$bad/zero-width-frame.gif"
+allow_critical=
 run image-huge-bmp 2 "40000×40000 pixels" "${dw[@]}" "$bad/huge.bmp"
 run image-negative-bmp 2 "not a readable image" "${dw[@]}" "$bad/negative-width.bmp"
 

@@ -52,3 +52,9 @@ write('negative-width.bmp', b'BM' + struct.pack('<IHHI', 54 + 16, 0, 0, 54)
 # GdkPixbuf-CRITICAL on it, found by fuzz-image)
 write('zero-size.gif', b'GIF89a' + struct.pack('<HHBBB', 0, 0, 0, 0, 0) + b'\x2c'
       + struct.pack('<HHHHB', 0, 0, 0, 0, 0) + b'\x02\x02\x44\x01\x00\x3b')
+# GIF: a 246×255 screen whose one frame is 0×0 (found by fuzz-image); the
+# gdk-pixbuf 2.42 GIF loader logs "GdkPixbuf-CRITICAL: gdk_pixbuf_calculate_
+# rowstride: assertion 'width > 0' failed" on it, then fails cleanly
+write('zero-width-frame.gif',
+      b'GIF89a\xf6\x00\xff\x00\xf1\x80\x00\x00\x00\x00\xff?\x00\x00\x00]\xff\x00(\x00'
+      b'\xff!\xf9\x04\x01\x00\x00\x03\x00,\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00P4\x00')
