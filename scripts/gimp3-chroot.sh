@@ -51,6 +51,10 @@ unmount_all () {
 }
 trap unmount_all EXIT
 
+# an older version of the chroot: keep it and install what is missing
+if [ ! -e "$WORK" ] && [ -x "$DIR/usr/bin/apt-get" ]; then
+  mv "$DIR" "$WORK"
+fi
 if [ ! -x "$WORK/usr/bin/apt-get" ]; then
   rm -rf "$WORK"
   echo "gimp3-chroot: debootstrap trixie from $MIRROR into $WORK" >&2

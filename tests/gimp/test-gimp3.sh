@@ -1,2 +1,91 @@
 #!/bin/bash
-echo "SKIP: not written yet"; exit 77
+# Runs plug-in-iodine-decompose in GIMP 3.0 inside a Debian 13 chroot
+# (created and cached by scripts/gimp3-chroot.sh, default
+# /var/cache/gimp-iodine/trixie): builds the project there with its own
+# compiler (-Dgimp=3) from a read-only bind mount of this source tree, then
+# runs gimp-console-3.0 with the Script-Fu batch tests/gimp/test-gimp3.scm.
+# Exit 77 (skip) when the chroot cannot be created (not root, no
+# debootstrap, no network to the mirror).
+set -uo pipefail
+SRC=${IODINE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+CHROOT=${GIMP3_CHROOT:-/var/cache/gimp-iodine/trixie}
+export GIMP3_CHROOT="$CHROOT"
+
+if [ "$(id -u)" != 0 ]; then echo "SKIP: the GIMP 3 test needs root (chroot)"; exit 77; fi
+if ! "$SRC/scripts/gimp3-chroot.sh" --check; then
+  echo "== creating the GIMP 3 chroot in $CHROOT (once; several minutes)"
+  if ! "$SRC/scripts/gimp3-chroot.sh" > /dev/null; then
+    echo "SKIP: the Debian 13 chroot with GIMP 3 could not be created"
+    exit 77
+  fi
+fi
+
+# one run at a time in the shared chroot
+exec 8>"$CHROOT.run-lock"
+flock 8
+
+mounted=()
+cleanup () {
+  local i
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+    umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+mount_in () {  # mount_in WHERE ARGS...
+  local where="$CHROOT$1"; shift
+  mkdir -p "$where"
+  mount "$@" "$where" || { echo "FAIL: cannot mount $where"; exit 1; }
+  mounted+=("$where")
+}
+mount_in /proc -t proc proc
+mount_in /dev --bind /dev
+mount_in /src --bind "$SRC"
+mount -o remount,bind,ro "$CHROOT/src" 2>/dev/null || true
+
+in_chroot () {
+  chroot "$CHROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+    HOME=/tmp/iodine-gimp3/home OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} "$@"
+}
+
+BUILD=/var/tmp/iodine-gimp3-build
+rm -rf "$CHROOT/tmp/iodine-gimp3"
+mkdir -p "$CHROOT/tmp/iodine-gimp3/home"
+trap 'cleanup; rm -rf "$CHROOT/tmp/iodine-gimp3"' EXIT
+
+echo "== building in the chroot ($(in_chroot gcc --version | head -n 1))"
+if [ -f "$CHROOT$BUILD/build.ninja" ]; then
+  setup=(meson setup --reconfigure "$BUILD" /src -Dgimp=3 -Dwerror=false)
+else
+  setup=(meson setup "$BUILD" /src -Dgimp=3 -Dwerror=false)
+fi
+if ! in_chroot "${setup[@]}" > "$CHROOT/tmp/iodine-gimp3/setup.log" 2>&1; then
+  tail -n 30 "$CHROOT/tmp/iodine-gimp3/setup.log"; echo "FAIL: meson setup in the chroot"; exit 1
+fi
+grep -E "GIMP plug-in" "$CHROOT/tmp/iodine-gimp3/setup.log" || true
+if ! in_chroot ninja -C "$BUILD" plugin/gimp-iodine/gimp-iodine tests/gimp/make-weights \
+     > "$CHROOT/tmp/iodine-gimp3/build.log" 2>&1; then
+  tail -n 40 "$CHROOT/tmp/iodine-gimp3/build.log"; echo "FAIL: build in the chroot"; exit 1
+fi
+grep -E "warning:" "$CHROOT/tmp/iodine-gimp3/build.log" | head -n 20 || true
+
+in_chroot "$BUILD/tests/gimp/make-weights" tetrominoes /tmp/iodine-gimp3/tetrominoes.safetensors 1 || exit 1
+cat > "$CHROOT/tmp/iodine-gimp3/gimprc" <<RC
+(plug-in-path "$BUILD/plugin:\${gimp_plug_in_dir}/plug-ins")
+RC
+
+echo "== $(in_chroot gimp-console-3.0 --version)"
+status=0
+in_chroot GIMP3_DIRECTORY=/tmp/iodine-gimp3/gimp3 IODINE_WEIGHTS_DIR=/tmp/iodine-gimp3 \
+  timeout -k 10 ${IODINE_GIMP_TIMEOUT:-400} gimp-console-3.0 -i -d -f --quit \
+  -g /tmp/iodine-gimp3/gimprc --batch-interpreter plug-in-script-fu-eval \
+  -b '(begin (load "/src/tests/gimp/test-gimp3.scm") (iodine-test "/src/tests/data/sample.png" "/tmp/iodine-gimp3/tetrominoes.safetensors" "/tmp/iodine-gimp3"))' \
+  > "$CHROOT/tmp/iodine-gimp3/gimp.log" 2>&1 || status=$?
+grep -v -E "resource name is invalid|^$|Skipping unknown file|cannot open display|unexpected EOF|deprecated|named arguments|Broken pipe" \
+  "$CHROOT/tmp/iodine-gimp3/gimp.log" | tail -n 30 || true
+[ $status -eq 124 ] && { echo "FAIL: GIMP 3 timed out"; exit 1; }
+R="$CHROOT/tmp/iodine-gimp3/result.txt"
+[ -f "$R" ] || { echo "FAIL: the Script-Fu batch did not finish (exit $status)"; exit 1; }
+cat "$R"
+[ -f "$CHROOT/tmp/iodine-gimp3/rgb.xcf" ] || { echo "FAIL: no .xcf saved"; exit 1; }
+[ "$(tail -n 1 "$R")" = PASS ]

@@ -1,0 +1,173 @@
+; GIMP 3.0 Script-Fu checks of plug-in-iodine-decompose (run by
+; test-gimp3.sh inside the Debian 13 chroot). Same checks as
+; test-gimp2.scm, through the GIMP 3 PDB. Every check writes a line to the
+; log; the last line is PASS only if all of them held.
+
+(define iodine-log #f)
+(define iodine-failures 0)
+
+(define (iodine-say . items)
+  (for-each (lambda (x) (display x iodine-log)) items)
+  (newline iodine-log))
+
+(define (iodine-check ok what)
+  (if ok
+      (iodine-say "ok   " what)
+      (begin (set! iodine-failures (+ iodine-failures 1))
+             (iodine-say "FAIL " what))))
+
+(define (iodine-vector->list v)
+  (let loop ((i (- (vector-length v) 1)) (acc '()))
+    (if (< i 0) acc (loop (- i 1) (cons (vector-ref v i) acc)))))
+
+(define (filter keep? l)
+  (cond ((null? l) '())
+        ((keep? (car l)) (cons (car l) (filter keep? (cdr l))))
+        (else (filter keep? (cdr l)))))
+
+(define (iodine-true? v) (or (eq? v #t) (and (number? v) (not (= v 0)))))
+
+(define (iodine-children item)
+  (iodine-vector->list (car (gimp-item-get-children item))))
+
+(define (iodine-first-layer image)
+  (vector-ref (car (gimp-image-get-layers image)) 0))
+
+(define (iodine-n-layers image)
+  (vector-length (car (gimp-image-get-layers image))))
+
+; Script-Fu hands pixels over as 8-bit perceptual colours: back to linear
+(define (iodine-first-number x)
+  (cond ((number? x) x)
+        ((pair? x) (iodine-first-number (car x)))
+        ((vector? x) (iodine-first-number (vector-ref x 0)))
+        (else 0)))
+
+(define (iodine-linear c)
+  (let ((x (/ c 255.0)))
+    (if (<= x 0.04045) (/ x 12.92) (expt (/ (+ x 0.055) 1.055) 2.4))))
+
+(define (iodine-mask-sum layers x y)
+  (if (null? layers) 0
+      (let* ((layer (car layers))
+             (mask (car (gimp-layer-get-mask layer)))
+             (off (gimp-drawable-get-offsets layer))
+             (px (gimp-drawable-get-pixel mask (- x (car off)) (- y (cadr off)))))
+        (+ (iodine-linear (iodine-first-number px)) (iodine-mask-sum (cdr layers) x y)))))
+
+(define (iodine-prefix? prefix s)
+  (and (>= (string-length s) (string-length prefix))
+       (string=? (substring s 0 (string-length prefix)) prefix)))
+
+(define (iodine-names-ok layers i)
+  (cond ((null? layers) #t)
+        ((null? (cdr layers))
+         (iodine-prefix? "Background" (car (gimp-item-get-name (car layers)))))
+        (else (and (string=? (car (gimp-item-get-name (car layers)))
+                             (string-append "Object " (number->string i)))
+                   (iodine-names-ok (cdr layers) (+ i 1))))))
+
+(define (iodine-check-group image source label slots x0 y0 w h)
+  (let* ((group (car (gimp-image-get-layer-by-name image "Objects"))))
+    (iodine-check (> group 0) (string-append label ": layer group Objects exists"))
+    (if (> group 0)
+        (let* ((layers (iodine-children group))
+               (n (length layers)))
+          (iodine-check (iodine-true? (car (gimp-item-is-group group))) (string-append label ": Objects is a group"))
+          (iodine-check (= (car (gimp-image-get-item-position image group))
+                           (- (car (gimp-image-get-item-position image source)) 1))
+                        (string-append label ": group placed right above the source layer"))
+          (iodine-say "     " label ": " n " layers: "
+                      (map (lambda (l) (car (gimp-item-get-name l))) layers))
+          (iodine-check (and (>= n 1) (<= n slots)) (string-append label ": 1 <= layers <= slots"))
+          (iodine-check (iodine-names-ok layers 1) (string-append label ": names Object 1.., Background last"))
+          (iodine-check (= (length (filter (lambda (l) (> (car (gimp-layer-get-mask l)) 0)) layers)) n)
+                        (string-append label ": every layer has a mask"))
+          (iodine-check (= (length (filter (lambda (l) (and (= (car (gimp-drawable-get-width l)) w)
+                                                            (= (car (gimp-drawable-get-height l)) h)))
+                                           layers)) n)
+                        (string-append label ": layers have the region's size"))
+          (let loop ((pts (list (list 0 0) (list 1 1) (list 3 2) (list 2 5) (list 5 3) (list 7 7)
+                                (list 4 4) (list 6 1) (list 1 6) (list 8 8)))
+                     (bad 0))
+            (if (null? pts)
+                (iodine-check (= bad 0) (string-append label ": masks sum to 1 at 10 points"))
+                (let* ((x (+ x0 (truncate (/ (* (car (car pts)) (- w 1)) 8))))
+                       (y (+ y0 (truncate (/ (* (cadr (car pts)) (- h 1)) 8))))
+                       (s (iodine-mask-sum layers x y))
+                       (off (> (abs (- s 1.0)) (+ 0.02 (* 0.01 n)))))
+                  (if off (iodine-say "     mask sum at " x "," y " = " s))
+                  (loop (cdr pts) (if off (+ bad 1) bad)))))))
+    group))
+
+(define (iodine-run-ok thunk)
+  (catch #f (begin (thunk) #t)))
+
+(define (iodine-decompose image layer slots iterations seed deterministic weights content)
+  (plug-in-iodine-decompose RUN-NONINTERACTIVE image (vector layer) slots iterations seed
+                            deterministic weights content))
+
+(define (iodine-test sample weights outdir)
+  (set! iodine-log (open-output-file (string-append outdir "/result.txt")))
+  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE sample)))
+         (source (iodine-first-layer image))
+         (w (car (gimp-image-get-width image)))
+         (h (car (gimp-image-get-height image))))
+    (gimp-image-clean-all image)
+
+    (iodine-check (not (iodine-run-ok (lambda () (iodine-decompose image source 4 3 1 TRUE "/nonexistent/weights.safetensors" "original"))))
+                  "missing weights: the call fails")
+    (iodine-check (not (iodine-run-ok (lambda () (iodine-decompose image source 4 3 1 TRUE sample "original"))))
+                  "a PNG as weights: the call fails")
+    (iodine-check (not (iodine-run-ok (lambda () (iodine-decompose image source 17 3 1 TRUE weights "original"))))
+                  "slots 17: the call fails")
+    (iodine-check (not (iodine-run-ok (lambda () (iodine-decompose image source 4 0 1 TRUE weights "original"))))
+                  "iterations 0: the call fails")
+    (iodine-check (not (iodine-run-ok (lambda () (iodine-decompose image source 4 3 1 TRUE weights "bogus"))))
+                  "content bogus: the call fails")
+    (iodine-check (= (iodine-n-layers image) 1) "after the errors: still one layer")
+    (iodine-check (not (iodine-true? (car (gimp-image-is-dirty image)))) "after the errors: image clean (undo unchanged)")
+
+    (iodine-check (iodine-run-ok (lambda () (iodine-decompose image source 4 3 1 TRUE weights "original")))
+                  "RGB, original: the call succeeds")
+    (iodine-check-group image source "RGB" 4 0 0 w h)
+    (iodine-check (= (iodine-n-layers image) 2) "RGB: one group added at the top level")
+    (iodine-check (iodine-run-ok (lambda () (gimp-xcf-save RUN-NONINTERACTIVE image (string-append outdir "/rgb.xcf"))))
+                  "RGB: saved as .xcf")
+    (gimp-image-delete image))
+
+  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE sample)))
+         (source (iodine-first-layer image)))
+    (gimp-image-select-rectangle image CHANNEL-OP-REPLACE 40 30 200 150)
+    (iodine-check (iodine-run-ok (lambda () (iodine-decompose image source 3 2 5 FALSE weights "reconstruction")))
+                  "selection, reconstruction: the call succeeds")
+    (iodine-check-group image source "selection" 3 40 30 200 150)
+    (let ((group (car (gimp-image-get-layer-by-name image "Objects"))))
+      (if (> group 0)
+          (iodine-check (equal? (gimp-drawable-get-offsets (car (iodine-children group))) '(40 30))
+                        "selection: layers at the selection's offsets")))
+    (gimp-image-delete image))
+
+  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE sample)))
+         (source (iodine-first-layer image)))
+    (gimp-image-convert-grayscale image)
+    (gimp-image-convert-precision image PRECISION-U16-NON-LINEAR)
+    (iodine-check (iodine-run-ok (lambda () (iodine-decompose image source 4 2 2 TRUE weights "original")))
+                  "grey 16-bit: the call succeeds")
+    (iodine-check-group image source "grey" 4 0 0 (car (gimp-image-get-width image)) (car (gimp-image-get-height image)))
+    (gimp-image-delete image))
+
+  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE sample)))
+         (source (iodine-first-layer image)))
+    (gimp-image-resize image 400 300 0 0)
+    (gimp-layer-set-offsets source 50 40)
+    (iodine-check (iodine-run-ok (lambda () (iodine-decompose image source 4 2 4 TRUE weights "original")))
+                  "offset layer: the call succeeds")
+    (iodine-check-group image source "offset" 4 50 40 (car (gimp-drawable-get-width source)) (car (gimp-drawable-get-height source)))
+    (iodine-check (iodine-run-ok (lambda () (plug-in-iodine-decompose RUN-WITH-LAST-VALS image (vector source) 2 1 0 FALSE "" "original")))
+                  "with last values: the call succeeds")
+    (iodine-check (= (iodine-n-layers image) 3) "with last values: a second group")
+    (gimp-image-delete image))
+
+  (iodine-say (if (= iodine-failures 0) "PASS" "FAIL"))
+  (close-output-port iodine-log))
