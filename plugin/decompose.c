@@ -1,6 +1,7 @@
 /* The GIMP-independent core of the plug-in (see decompose.h). */
 #include "decompose.h"
 
+#include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
 
@@ -435,7 +436,8 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
   for (int i = 0; i < n; i++)
     {
       int k = order[i];
-      d->names[i] = k == bg ? g_strdup ("Background") : g_strdup_printf ("Object %d", i + 1);
+      /* TRANSLATORS: layer names of the decomposition */
+      d->names[i] = k == bg ? g_strdup (_("Background")) : g_strdup_printf (_("Object %d"), i + 1);
       d->areas[i] = area[k] / M;
       memcpy (d->means + (gsize) i * M * 3, res->means + (gsize) k * M * 3, M * 3 * sizeof (float));
       memcpy (kept + (gsize) i * M, res->masks + (gsize) k * M, M * sizeof (float));
