@@ -48,7 +48,7 @@ RC
 "$BUILD/tests/gimp/make-weights" tetrominoes "$TMP/tetrominoes.safetensors" 1 || exit 1
 export IODINE_WEIGHTS_DIR="$TMP"
 
-gimp-2.10 -d -f -s -g "$TMP/gimprc" -b "(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\" \"sample.png\"))) (layer (car (gimp-image-get-active-layer image)))) (gimp-display-new image) (gimp-displays-flush) (plug-in-iodine-decompose RUN-INTERACTIVE image layer 4 5 -1 FALSE \"\" \"original\"))" \
+gimp-2.10 -d -f -s -g "$TMP/gimprc" -b "(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\" \"sample.png\"))) (layer (car (gimp-image-get-active-layer image)))) (gimp-display-new image) (gimp-displays-flush) (catch #f (plug-in-iodine-decompose RUN-INTERACTIVE image layer 4 5 -1 FALSE \"\" \"original\")) (let ((p (open-output-file \"$TMP/after.txt\"))) (write (list (car (gimp-image-get-layer-by-name image \"Objects\")) (car (gimp-image-get-layers image))) p) (close-output-port p)))" \
   > "$TMP/gimp.log" 2>&1 &
 gpid=$!
 
@@ -66,3 +66,15 @@ fi
 sleep "${IODINE_SHOT_DELAY:-8}"   # the live preview runs the model once
 import -window root "$OUT" || { echo "FAIL: import could not save $OUT"; exit 1; }
 echo "dialog screenshot (GIMP 2.10): $OUT"
+
+# With xdotool: press Enter (OK) and check that the run added the group.
+if command -v xdotool >/dev/null; then
+  win=$(xdotool search --name '^Decompose into Objects$' | head -n 1)
+  xdotool windowfocus --sync "$win" key Return
+  for _ in $(seq 240); do [ -s "$TMP/after.txt" ] && break; sleep 0.5; done
+  [ -s "$TMP/after.txt" ] || { echo "FAIL: OK in the dialog did not finish the run"; tail -n 30 "$TMP/gimp.log"; exit 1; }
+  echo "after OK: (group-id n-top-level-layers) = $(cat "$TMP/after.txt")"
+  grep -qE '^\(-1 ' "$TMP/after.txt" && { echo "FAIL: no Objects group after OK"; exit 1; }
+  grep -qE ' 2\)$' "$TMP/after.txt" || { echo "FAIL: expected 2 top-level layers after OK"; exit 1; }
+  [ -n "${IODINE_SHOT_AFTER:-}" ] && import -window root "$IODINE_SHOT_AFTER"
+fi
