@@ -17,6 +17,8 @@ packages=(
   gimp libgimp2.0-dev debootstrap
   # dialog screenshots
   xvfb xauth imagemagick
+  # plug-in tests (tests/gimp/): xwininfo to find the dialog, xdotool to press OK
+  x11-utils xdotool
   # sanitizers, fuzzing, memcheck
   libclang-rt-14-dev valgrind
   # scripts
