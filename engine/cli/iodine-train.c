@@ -9,6 +9,7 @@
 #include "train.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,6 +116,32 @@ default_dataset (const char *config)
   if (g_strcmp0 (config, "multi-dsprites") == 0)
     return "multi-dsprites";
   return NULL;
+}
+
+/* A trainer killed while writing a checkpoint leaves its temporary file
+ * (CKPT.tmp-XXXXXX, see iodine_tensor_file_write) beside the intact
+ * checkpoint; nobody else writes there, so the next run removes them. */
+static void
+remove_stale_temporaries (const char *checkpoint)
+{
+  char *dir = g_path_get_dirname (checkpoint);
+  char *base = g_path_get_basename (checkpoint);
+  char *prefix = g_strconcat (base, ".tmp-", NULL);
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    if (g_str_has_prefix (name, prefix) && strlen (name) == strlen (prefix) + 6)
+      {
+        char *path = g_build_filename (dir, name, NULL);
+        if (g_unlink (path) == 0)
+          fprintf (stderr, "%s: removed %s, left by an interrupted checkpoint write\n", PROG, path);
+        g_free (path);
+      }
+  if (d)
+    g_dir_close (d);
+  g_free (prefix);
+  g_free (base);
+  g_free (dir);
 }
 
 static void
@@ -365,6 +392,8 @@ main (int argc, char **argv)
       fflush (log);
     }
 
+  if (a.checkpoint)
+    remove_stale_temporaries (a.checkpoint);
   struct sigaction sa = { 0 };
   sa.sa_handler = on_signal;
   sigaction (SIGINT, &sa, NULL);
