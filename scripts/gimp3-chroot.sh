@@ -13,10 +13,11 @@ set -euo pipefail
 
 DIR=${GIMP3_CHROOT:-/var/cache/gimp-iodine/trixie}
 STAMP="$DIR/.gimp-iodine-ready"
-STAMP_VERSION=1
+STAMP_VERSION=2
 PACKAGES="gimp libgimp-3.0-dev meson ninja-build gcc libc6-dev pkg-config
   libopenblas-dev libjson-glib-dev libgdk-pixbuf-2.0-dev libgtk-3-dev
-  gettext ca-certificates"
+  gettext ca-certificates
+  xvfb xauth imagemagick x11-utils xdotool"
 
 ready () { [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_VERSION" ]; }
 

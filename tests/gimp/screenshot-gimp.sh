@@ -1,22 +1,29 @@
 #!/bin/bash
-# Screenshot of the plug-in's dialog inside GIMP 2.10: runs the full GIMP
-# (gimp-2.10) under Xvfb with a fresh profile, opens tests/data/sample.png
-# in a display and calls plug-in-iodine-decompose INTERACTIVE from a
-# Script-Fu batch; once the "Decompose into Objects" window is mapped and
-# its preview had time to compute, saves the screen with ImageMagick's
-# `import`, then ends GIMP.
+# Screenshot of the plug-in's dialog inside GIMP: runs the full GIMP (with
+# its GUI) under Xvfb with a fresh profile, opens tests/data/sample.png in a
+# display and calls plug-in-iodine-decompose INTERACTIVE from a Script-Fu
+# batch; once the "Decompose into Objects" window is mapped and its preview
+# had time to compute, saves the screen with ImageMagick's `import`. With
+# xdotool it then presses Enter (OK) and checks that the run added the
+# "Objects" group.
 #
-#   screenshot-gimp2.sh [OUTPUT.png]    (default $IODINE_BUILD_DIR/gimp2-dialog-screenshot.png)
+#   screenshot-gimp.sh [--gimp3] [OUTPUT.png]
+#     default GIMP 2.10 (gimp-2.10); --gimp3: GIMP 3.0 (gimp-3.0, run by
+#     test-gimp3.sh --screenshot inside the Debian 13 chroot)
+#     default output $IODINE_BUILD_DIR/gimp2-dialog-screenshot.png
 #
-# Exit 77 (skip) without gimp-2.10, Xvfb, xwininfo or import, or when the
+# Exit 77 (skip) without GIMP, Xvfb, xwininfo or import, or when the
 # plug-in was built without the dialog.
 set -u
 SRC=${IODINE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${IODINE_BUILD_DIR:?IODINE_BUILD_DIR must point at the build directory}
-OUT=${1:-$BUILD/gimp2-dialog-screenshot.png}
+GIMP_MAJOR=2
+if [ "${1:-}" = --gimp3 ]; then GIMP_MAJOR=3; shift; fi
+OUT=${1:-$BUILD/gimp$GIMP_MAJOR-dialog-screenshot.png}
+if [ $GIMP_MAJOR = 3 ]; then GIMP_BIN=gimp-3.0; else GIMP_BIN=gimp-2.10; fi
 PLUGIN="$BUILD/plugin/gimp-iodine/gimp-iodine"
 
-for tool in gimp-2.10 Xvfb xwininfo import; do
+for tool in $GIMP_BIN Xvfb xwininfo import; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 [ -x "$PLUGIN" ] || { echo "SKIP: the plug-in is not built"; exit 77; }
@@ -39,7 +46,7 @@ export DISPLAY=":$n"
 for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
 [ -e "/tmp/.X11-unix/X$n" ] || { echo "SKIP: Xvfb did not start"; cat "$TMP/xvfb.log"; exit 77; }
 
-export HOME="$TMP/home" GIMP2_DIRECTORY="$TMP/gimp2" XDG_CACHE_HOME="$TMP/cache" XDG_CONFIG_HOME="$TMP/config"
+export HOME="$TMP/home" GIMP2_DIRECTORY="$TMP/gimp2" GIMP3_DIRECTORY="$TMP/gimp3" XDG_CACHE_HOME="$TMP/cache" XDG_CONFIG_HOME="$TMP/config"
 export NO_AT_BRIDGE=1 GTK_THEME=${GTK_THEME:-Adwaita} GDK_BACKEND=x11
 mkdir -p "$HOME"
 cat > "$TMP/gimprc" <<RC
@@ -48,8 +55,14 @@ RC
 "$BUILD/tests/gimp/make-weights" tetrominoes "$TMP/tetrominoes.safetensors" 1 || exit 1
 export IODINE_WEIGHTS_DIR="$TMP"
 
-gimp-2.10 -d -f -s -g "$TMP/gimprc" -b "(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\" \"sample.png\"))) (layer (car (gimp-image-get-active-layer image)))) (gimp-display-new image) (gimp-displays-flush) (catch #f (plug-in-iodine-decompose RUN-INTERACTIVE image layer 4 5 -1 FALSE \"\" \"original\")) (let ((p (open-output-file \"$TMP/after.txt\"))) (write (list (car (gimp-image-get-layer-by-name image \"Objects\")) (car (gimp-image-get-layers image))) p) (close-output-port p)))" \
-  > "$TMP/gimp.log" 2>&1 &
+after="(let ((p (open-output-file \"$TMP/after.txt\"))) (write (list (car (gimp-image-get-layer-by-name image \"Objects\")) n-layers) p) (close-output-port p))"
+if [ $GIMP_MAJOR = 3 ]; then
+  batch="(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\"))) (layer (vector-ref (car (gimp-image-get-layers image)) 0))) (gimp-display-new image) (gimp-displays-flush) (catch #f (plug-in-iodine-decompose RUN-INTERACTIVE image (vector layer) 4 5 -1 FALSE \"\" \"original\")) (let ((n-layers (vector-length (car (gimp-image-get-layers image))))) $after))"
+  gimp-3.0 -d -f -s -g "$TMP/gimprc" --batch-interpreter plug-in-script-fu-eval -b "$batch" > "$TMP/gimp.log" 2>&1 &
+else
+  batch="(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\" \"sample.png\"))) (layer (car (gimp-image-get-active-layer image)))) (gimp-display-new image) (gimp-displays-flush) (catch #f (plug-in-iodine-decompose RUN-INTERACTIVE image layer 4 5 -1 FALSE \"\" \"original\")) (let ((n-layers (car (gimp-image-get-layers image)))) $after))"
+  gimp-2.10 -d -f -s -g "$TMP/gimprc" -b "$batch" > "$TMP/gimp.log" 2>&1 &
+fi
 gpid=$!
 
 found=
@@ -59,13 +72,13 @@ for _ in $(seq 240); do
   sleep 0.5
 done
 if [ -z "$found" ]; then
-  echo "FAIL: the dialog did not come up in GIMP 2.10"
+  echo "FAIL: the dialog did not come up in GIMP $GIMP_MAJOR"
   tail -n 30 "$TMP/gimp.log"
   exit 1
 fi
 sleep "${IODINE_SHOT_DELAY:-8}"   # the live preview runs the model once
 import -window root "$OUT" || { echo "FAIL: import could not save $OUT"; exit 1; }
-echo "dialog screenshot (GIMP 2.10): $OUT"
+echo "dialog screenshot (GIMP $GIMP_MAJOR): $OUT"
 
 # With xdotool: press Enter (OK) and check that the run added the group.
 if command -v xdotool >/dev/null; then

@@ -6,7 +6,13 @@
 # runs gimp-console-3.0 with the Script-Fu batch tests/gimp/test-gimp3.scm.
 # Exit 77 (skip) when the chroot cannot be created (not root, no
 # debootstrap, no network to the mirror).
+#
+#   test-gimp3.sh                       the Script-Fu checks
+#   test-gimp3.sh --screenshot OUT.png  the dialog inside GIMP 3.0 under Xvfb
+#                                       (tests/gimp/screenshot-gimp.sh --gimp3)
 set -uo pipefail
+SHOT=
+if [ "${1:-}" = --screenshot ]; then SHOT=${2:?--screenshot needs an output file}; fi
 SRC=${IODINE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 CHROOT=${GIMP3_CHROOT:-/var/cache/gimp-iodine/trixie}
 export GIMP3_CHROOT="$CHROOT"
@@ -68,6 +74,16 @@ if ! in_chroot ninja -C "$BUILD" plugin/gimp-iodine/gimp-iodine tests/gimp/make-
   tail -n 40 "$CHROOT/tmp/iodine-gimp3/build.log"; echo "FAIL: build in the chroot"; exit 1
 fi
 grep -E "warning:" "$CHROOT/tmp/iodine-gimp3/build.log" | head -n 20 || true
+
+if [ -n "$SHOT" ]; then
+  mount_in /dev/shm -t tmpfs tmpfs
+  status=0
+  in_chroot IODINE_SOURCE_DIR=/src IODINE_BUILD_DIR="$BUILD" \
+    /src/tests/gimp/screenshot-gimp.sh --gimp3 /tmp/iodine-gimp3/shot.png || status=$?
+  [ -f "$CHROOT/tmp/iodine-gimp3/shot.png" ] && cp "$CHROOT/tmp/iodine-gimp3/shot.png" "$SHOT" &&
+    echo "saved $SHOT"
+  exit $status
+fi
 
 in_chroot "$BUILD/tests/gimp/make-weights" tetrominoes /tmp/iodine-gimp3/tetrominoes.safetensors 1 || exit 1
 cat > "$CHROOT/tmp/iodine-gimp3/gimprc" <<RC
