@@ -29,17 +29,22 @@ usage_all (FILE *f)
            "Exit status: 0 success, 1 runtime error, 2 bad usage or input.\n");
 }
 
+/* Parses a command's options; FALSE with *code set on a usage error. */
 static gboolean
-parse (GOptionContext *ctx, int *argc, char ***argv, int *code)
+parse_command (const char *params, GOptionEntry *entries, int *argc, char ***argv, int *code)
 {
   GError *error = NULL;
-  if (!g_option_context_parse (ctx, argc, argv, &error))
+  GOptionContext *ctx = g_option_context_new (params);
+  if (entries)
+    g_option_context_add_main_entries (ctx, entries, NULL);
+  gboolean ok = g_option_context_parse (ctx, argc, argv, &error);
+  g_option_context_free (ctx);
+  if (!ok)
     {
       *code = cli_usage (PROG, "%s", error->message);
       g_error_free (error);
-      return FALSE;
     }
-  return TRUE;
+  return ok;
 }
 
 static gboolean
@@ -104,19 +109,15 @@ cmd_decompose (int argc, char **argv)
     { "slots", 'k', 0, G_OPTION_ARG_INT, &slots, "Number of slots K (2–64; default: the weights')", "K" },
     { "iterations", 't', 0, G_OPTION_ARG_INT, &iterations, "Refinement iterations T (1–100; default: the weights')", "T" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of the posterior samples (default 0)", "N" },
-    { "deterministic", 'd', 0, G_OPTION_ARG_NONE, &deterministic, "Use the posterior means (ε = 0)", NULL },
+    { "deterministic", 'd', 0, G_OPTION_ARG_NONE, &deterministic, "Reproducible result: draw the samples from a fixed seed (--seed is ignored)", NULL },
     { "native-size", 0, 0, G_OPTION_ARG_NONE, &native, "Run at the image's own size instead of resizing to the weights' training size", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the decomposition tensors (safetensors)", "FILE" },
     { "png-dir", 0, 0, G_OPTION_ARG_FILENAME, &png_dir, "Write per-slot PNGs and an overview sheet into DIR", "DIR" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the loss of every iteration", NULL },
     { NULL }
   };
-  GOptionContext *ctx = g_option_context_new ("IMAGE — split an image into its objects");
-  g_option_context_add_main_entries (ctx, entries, NULL);
   int code = 0;
-  gboolean ok = parse (ctx, &argc, &argv, &code);
-  g_option_context_free (ctx);
-  if (!ok)
+  if (!parse_command ("IMAGE — split an image into its objects", entries, &argc, &argv, &code))
     return code;
   if (argc != 2)
     return cli_usage (PROG, "decompose needs exactly one IMAGE");
@@ -222,11 +223,8 @@ run_decompose (const char *image, const char *weights, const char *output, const
 static int
 cmd_info (int argc, char **argv)
 {
-  GOptionContext *ctx = g_option_context_new ("FILE — show a weights file's configuration and provenance");
   int code = 0;
-  gboolean ok = parse (ctx, &argc, &argv, &code);
-  g_option_context_free (ctx);
-  if (!ok)
+  if (!parse_command ("FILE — show a weights file's configuration and provenance", NULL, &argc, &argv, &code))
     return code;
   if (argc != 2)
     return cli_usage (PROG, "info needs exactly one weights FILE");
@@ -283,12 +281,8 @@ cmd_eval (int argc, char **argv)
     { "sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet, "Write an overview sheet of the first 6 scenes", "FILE.png" },
     { NULL }
   };
-  GOptionContext *ctx = g_option_context_new ("— FG-ARI and MSE on generated scenes");
-  g_option_context_add_main_entries (ctx, entries, NULL);
   int code = 0;
-  gboolean ok = parse (ctx, &argc, &argv, &code);
-  g_option_context_free (ctx);
-  if (!ok)
+  if (!parse_command ("— FG-ARI and MSE on generated scenes", entries, &argc, &argv, &code))
     return code;
   if (argc != 1)
     return cli_usage (PROG, "unexpected argument “%s”", argv[1]);
