@@ -1,4 +1,5 @@
 #include "conv.h"
+#include "conv_direct.h"
 
 #include <glib.h>
 
@@ -31,7 +32,8 @@ conv_workspace_floats (const ConvShape *s)
    * backward), or a column tile and its gradient (stride 2), and the
    * flipped weights of the transposed convolution */
   size_t kk = (size_t) s->k * s->k;
-  return 2 * (size_t) CONV_TILE_ROWS * kk * MAX (s->cin, s->cout) + kk * s->cin * s->cout;
+  size_t gemm = 2 * (size_t) CONV_TILE_ROWS * kk * MAX (s->cin, s->cout) + kk * s->cin * s->cout;
+  return MAX (gemm, conv_direct_workspace_floats (s));
 }
 
 static inline void
@@ -126,6 +128,11 @@ void
 conv_forward (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
               float *work)
 {
+  if (conv_direct_available (s))
+    {
+      conv_direct_forward (y, x, w, b, s, work, FALSE);
+      return;
+    }
   const int kkc = s->k * s->k * s->cin;
   const size_t total = (size_t) s->n * s->ho * s->wo;
   for (size_t r0 = 0; r0 < total; r0 += CONV_TILE_ROWS)
@@ -198,7 +205,9 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
           col2im_tile (dx, dcol, s, r0, rows);
         }
     }
-  if (dx && transposed)
+  if (dx && transposed && conv_direct_backward_input_available (s))
+    conv_direct_backward_input (dx, dy, w, s, work);
+  else if (dx && transposed)
     conv_backward_input_stride1 (dx, dy, w, s, col, work + 2 * tile);
 }
 

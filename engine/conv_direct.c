@@ -1,0 +1,303 @@
+/* Direct stride-1 convolution kernels for AVX-512 (see conv_direct.h). */
+#include "conv_direct.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CONV_DIRECT_X86 1
+#include <immintrin.h>
+#define AVX512 __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+#define AVX512_INLINE                                                                           \
+  __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq,fma"), always_inline)) inline
+#else
+#define CONV_DIRECT_X86 0
+#endif
+
+/* Output-channel vectors (16 floats each) a kernel handles: cout = 16·NV. */
+#define MAX_NV 4
+/* Most output pixels per register block. */
+#define MAX_R 12
+
+static gboolean
+cpu_has_avx512 (void)
+{
+#if CONV_DIRECT_X86
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
+         && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl")
+         && __builtin_cpu_supports ("fma");
+#else
+  return FALSE;
+#endif
+}
+
+static gboolean
+enabled (void)
+{
+  return g_getenv ("IODINE_CONV_GEMM") == NULL && cpu_has_avx512 ();
+}
+
+/* A stride-1 "same" convolution from cin to cout channels the kernels handle. */
+static gboolean
+shape_ok (int cin, int cout, int k, int stride)
+{
+  return stride == 1 && k % 2 == 1 && k <= 15 && cin >= 1 && cin <= 1024 && cout % 16 == 0
+         && cout >= 16 && cout <= 16 * MAX_NV;
+}
+
+gboolean
+conv_direct_available (const ConvShape *s)
+{
+  return shape_ok (s->cin, s->cout, s->k, s->stride) && enabled ();
+}
+
+gboolean
+conv_direct_backward_input_available (const ConvShape *s)
+{
+  return shape_ok (s->cout, s->cin, s->k, s->stride) && enabled ();
+}
+
+gboolean
+conv_direct_backward_weights_available (const ConvShape *s)
+{
+  (void) s;
+  return FALSE;
+}
+
+static size_t
+padded_floats (int h, int w, int c, int k)
+{
+  return (size_t) (h + k - 1) * (w + k - 1) * c;
+}
+
+size_t
+conv_direct_workspace_floats (const ConvShape *s)
+{
+  size_t kk = (size_t) s->k * s->k, need = 0;
+  if (shape_ok (s->cin, s->cout, s->k, s->stride))
+    need = MAX (need, kk * s->cin * s->cout + padded_floats (s->h, s->w, s->cin, s->k));
+  if (shape_ok (s->cout, s->cin, s->k, s->stride))
+    need = MAX (need, kk * s->cin * s->cout + padded_floats (s->ho, s->wo, s->cout, s->k));
+  return need;
+}
+
+#if CONV_DIRECT_X86
+
+/* One block of R output pixels (one row, columns ox0 … ox0+R−1) × 16·NV
+ * output channels. xp points at the padded input of the block's first pixel
+ * (row oy, column ox0 of the padded image, whose rows are Wp pixels of cin
+ * channels); wr holds the weights as [ky][kx][ci][cout]. Pixels j < j0 are
+ * computed but not stored (an overlapping last block of a row). */
+static AVX512_INLINE void
+block_kernel (float *restrict y, const float *restrict xp, const float *restrict wr,
+              const float *restrict b, int k, int cin, int Wp, int j0, int accumulate, const int NV,
+              const int R)
+{
+  __m512 acc[MAX_R][MAX_NV];
+#pragma GCC unroll 16
+  for (int j = 0; j < R; j++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++)
+      acc[j][v] = _mm512_setzero_ps ();
+  const int kc = k * cin, cout = 16 * NV;
+  for (int ky = 0; ky < k; ky++)
+    {
+      const float *xr = xp + (size_t) ky * Wp * cin;
+      const float *wk = wr + (size_t) ky * kc * cout;
+      for (int q = 0; q < kc; q++)
+        {
+          __m512 wv[MAX_NV];
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; v++)
+            wv[v] = _mm512_loadu_ps (wk + (size_t) q * cout + 16 * v);
+#pragma GCC unroll 16
+          for (int j = 0; j < R; j++)
+            {
+              __m512 xb = _mm512_set1_ps (xr[(size_t) j * cin + q]);
+#pragma GCC unroll 4
+              for (int v = 0; v < NV; v++)
+                acc[j][v] = _mm512_fmadd_ps (xb, wv[v], acc[j][v]);
+            }
+        }
+    }
+#pragma GCC unroll 16
+  for (int j = 0; j < R; j++)
+    {
+      if (j < j0)
+        continue;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++)
+        {
+          float *dst = y + (size_t) j * cout + 16 * v;
+          __m512 add = accumulate ? _mm512_loadu_ps (dst) : _mm512_loadu_ps (b + 16 * v);
+          _mm512_storeu_ps (dst, _mm512_add_ps (acc[j][v], add));
+        }
+    }
+}
+
+typedef void (*BlockFn) (float *y, const float *xp, const float *wr, const float *b, int k,
+                         int cin, int Wp, int j0, int accumulate);
+
+#define BLOCK_FN(NV, R)                                                                         \
+  static AVX512 void block_##NV##_##R (float *y, const float *xp, const float *wr,             \
+                                       const float *b, int k, int cin, int Wp, int j0,           \
+                                       int accumulate)                                           \
+  {                                                                                             \
+    block_kernel (y, xp, wr, b, k, cin, Wp, j0, accumulate, NV, R);                            \
+  }
+#define BLOCK_FNS(NV)                                                                           \
+  BLOCK_FN (NV, 1)                                                                              \
+  BLOCK_FN (NV, 2)                                                                              \
+  BLOCK_FN (NV, 3)                                                                              \
+  BLOCK_FN (NV, 4)                                                                              \
+  BLOCK_FN (NV, 5)                                                                              \
+  BLOCK_FN (NV, 6)                                                                              \
+  BLOCK_FN (NV, 7)                                                                              \
+  BLOCK_FN (NV, 8)                                                                              \
+  BLOCK_FN (NV, 9)                                                                              \
+  BLOCK_FN (NV, 10)                                                                             \
+  BLOCK_FN (NV, 11)                                                                             \
+  BLOCK_FN (NV, 12)
+BLOCK_FNS (1)
+BLOCK_FNS (2)
+BLOCK_FNS (3)
+BLOCK_FNS (4)
+#define BLOCK_ROW(NV)                                                                           \
+  {                                                                                             \
+    NULL, block_##NV##_1, block_##NV##_2, block_##NV##_3, block_##NV##_4, block_##NV##_5,       \
+        block_##NV##_6, block_##NV##_7, block_##NV##_8, block_##NV##_9, block_##NV##_10,        \
+        block_##NV##_11, block_##NV##_12                                                        \
+  }
+static const BlockFn block_fns[MAX_NV + 1][MAX_R + 1] = {
+  { NULL }, BLOCK_ROW (1), BLOCK_ROW (2), BLOCK_ROW (3), BLOCK_ROW (4),
+};
+
+/* Largest block that keeps R·NV accumulators, NV weight vectors and one
+ * broadcast in the 32 zmm registers. */
+static int
+max_block (int nv)
+{
+  static const int rmax[MAX_NV + 1] = { 0, 12, 12, 8, 6 };
+  return rmax[nv];
+}
+
+/* The block width for rows of wo pixels: the fewest pixel computations
+ * (blocks overlap at the end of a row), then the widest block. */
+static int
+choose_block (int wo, int nv)
+{
+  int best = 1;
+  double best_cost = 1e30;
+  for (int r = 1; r <= max_block (nv) && r <= wo; r++)
+    {
+      int blocks = (wo + r - 1) / r;
+      /* a block costs its FMAs plus the weight loads of a smaller one */
+      double cost = blocks * ((double) r * nv + 0.5 * nv + 1.0);
+      if (cost <= best_cost)
+        {
+          best_cost = cost;
+          best = r;
+        }
+    }
+  return best;
+}
+
+/* The convolution of one padded image xp ((h+k−1) × (w+k−1) × cin) into y
+ * (ho × wo × cout). */
+static AVX512 void
+conv_image (float *y, const float *xp, const float *wr, const float *b, int ho, int wo, int cin,
+            int cout, int k, int accumulate)
+{
+  const int nv = cout / 16, Wp = wo + k - 1;
+  const int R = choose_block (wo, nv);
+  BlockFn fn = block_fns[nv][R];
+  for (int oy = 0; oy < ho; oy++)
+    {
+      float *yr = y + (size_t) oy * wo * cout;
+      const float *xr = xp + (size_t) oy * Wp * cin;
+      int ox = 0;
+      for (; ox + R <= wo; ox += R)
+        fn (yr + (size_t) ox * cout, xr + (size_t) ox * cin, wr, b, k, cin, Wp, 0, accumulate);
+      if (ox < wo)
+        {
+          int start = wo - R;
+          fn (yr + (size_t) start * cout, xr + (size_t) start * cin, wr, b, k, cin, Wp, ox - start,
+              accumulate);
+        }
+    }
+}
+
+/* Copies image x (h × w × c) into the interior of the zero-bordered buffer xp. */
+static void
+pad_image (float *xp, const float *x, int h, int w, int c, int k)
+{
+  const int p = k / 2, Wp = w + k - 1;
+  for (int y = 0; y < h; y++)
+    memcpy (xp + ((size_t) (y + p) * Wp + p) * c, x + (size_t) y * w * c, sizeof (float) * w * c);
+}
+
+/* Runs the convolution of n images (h × w × cin, zero padding k/2) with
+ * packed weights wr [k][k][cin][cout] into y. */
+static void
+conv_packed (float *y, const float *x, const float *wr, const float *b, int n, int h, int w,
+             int cin, int cout, int k, float *xp, int accumulate)
+{
+  memset (xp, 0, sizeof (float) * padded_floats (h, w, cin, k));
+  for (int i = 0; i < n; i++)
+    {
+      pad_image (xp, x + (size_t) i * h * w * cin, h, w, cin, k);
+      conv_image (y + (size_t) i * h * w * cout, xp, wr, b, h, w, cin, cout, k, accumulate);
+    }
+}
+
+#endif /* CONV_DIRECT_X86 */
+
+void
+conv_direct_forward (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
+                     float *work, gboolean accumulate)
+{
+#if CONV_DIRECT_X86
+  const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k;
+  float *wr = work;
+  for (int co = 0; co < cout; co++)
+    for (int t = 0; t < kk; t++)
+      for (int ci = 0; ci < cin; ci++)
+        wr[((size_t) t * cin + ci) * cout + co] = w[((size_t) co * kk + t) * cin + ci];
+  conv_packed (y, x, wr, b, s->n, s->h, s->w, cin, cout, k, work + (size_t) kk * cin * cout,
+               accumulate);
+#else
+  (void) y, (void) x, (void) w, (void) b, (void) s, (void) work, (void) accumulate;
+  g_assert_not_reached ();
+#endif
+}
+
+void
+conv_direct_backward_input (float *dx, const float *dy, const float *w, const ConvShape *s,
+                            float *work)
+{
+#if CONV_DIRECT_X86
+  /* dx = dy ⋆ w flipped: a convolution from cout to cin channels whose
+   * packed weights are wr[ky][kx][co][ci] = w[co][k−1−ky][k−1−kx][ci] */
+  const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k;
+  float *wr = work;
+  for (int co = 0; co < cout; co++)
+    for (int t = 0; t < kk; t++)
+      memcpy (wr + ((size_t) (kk - 1 - t) * cout + co) * cin, w + ((size_t) co * kk + t) * cin,
+              sizeof (float) * cin);
+  conv_packed (dx, dy, wr, NULL, s->n, s->ho, s->wo, cout, cin, k, work + (size_t) kk * cin * cout,
+               TRUE);
+#else
+  (void) dx, (void) dy, (void) w, (void) s, (void) work;
+  g_assert_not_reached ();
+#endif
+}
+
+void
+conv_direct_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
+                              float *work)
+{
+  (void) dw, (void) dy, (void) x, (void) s, (void) work;
+  g_assert_not_reached ();
+}

@@ -1,0 +1,46 @@
+/* Direct stride-1 convolution for AVX-512 CPUs (conv_direct.c): the same
+ * results as the im2col + sgemm path of conv.c within float rounding, without
+ * the im2col copy. Each image is copied once into a zero-padded buffer (no
+ * border branches); the weights are repacked as [tap][cin][cout]; a block of
+ * R consecutive output pixels keeps R × cout/16 accumulators in registers and
+ * broadcasts one input value per (pixel, tap, input channel).
+ *
+ * Results depend on the shape only, never on the number of threads: every
+ * output is summed in the same order (taps, then input channels), and the
+ * weight gradient is split between threads by tap, not by image.
+ *
+ * Setting the environment variable IODINE_CONV_GEMM forces the GEMM path
+ * (tests and comparisons). */
+#ifndef IODINE_CONV_DIRECT_H
+#define IODINE_CONV_DIRECT_H
+
+#include "conv.h"
+
+#include <glib.h>
+#include <stddef.h>
+
+/* TRUE if this CPU has AVX-512, s is a stride-1 convolution with an odd
+ * kernel whose output channels the kernel handles, and IODINE_CONV_GEMM is
+ * unset. */
+gboolean conv_direct_available (const ConvShape *s);
+/* Same for the input gradient of s (a stride-1 convolution of dy with the
+ * flipped weights, cout → cin channels). */
+gboolean conv_direct_backward_input_available (const ConvShape *s);
+/* Same for the weight gradient of s. */
+gboolean conv_direct_backward_weights_available (const ConvShape *s);
+
+/* Floats of scratch any of the functions below needs for s (0 when none of
+ * them handles s). */
+size_t conv_direct_workspace_floats (const ConvShape *s);
+
+/* y = conv (x, w) + b, or y += conv (x, w) if accumulate (b unused then). */
+void conv_direct_forward (float *y, const float *x, const float *w, const float *b,
+                          const ConvShape *s, float *work, gboolean accumulate);
+/* dx += the input gradient of dy (the transposed convolution). */
+void conv_direct_backward_input (float *dx, const float *dy, const float *w, const ConvShape *s,
+                                 float *work);
+/* dw += the weight gradient: dw[co][ky][kx][ci] += Σ dy[p][co] · x[p + tap][ci]. */
+void conv_direct_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
+                                   float *work);
+
+#endif
