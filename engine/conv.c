@@ -184,6 +184,7 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
   float *col = work;
   float *dcol = work + tile;
   const gboolean transposed = s->stride == 1 && s->k % 2 == 1;
+  const gboolean direct_dw = dw && conv_direct_backward_weights_available (s);
   for (size_t r0 = 0; r0 < total; r0 += CONV_TILE_ROWS)
     {
       int rows = (int) (total - r0 < CONV_TILE_ROWS ? total - r0 : CONV_TILE_ROWS);
@@ -192,7 +193,7 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
         for (int r = 0; r < rows; r++)
           for (int o = 0; o < s->cout; o++)
             db[o] += dyt[(size_t) r * s->cout + o];
-      if (dw)
+      if (dw && !direct_dw)
         {
           im2col_tile (col, x, s, r0, rows);
           cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, s->cout, kkc, rows, 1.0f, dyt,
@@ -205,6 +206,8 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
           col2im_tile (dx, dcol, s, r0, rows);
         }
     }
+  if (direct_dw)
+    conv_direct_backward_weights (dw, dy, x, s, work);
   if (dx && transposed && conv_direct_backward_input_available (s))
     conv_direct_backward_input (dx, dy, w, s, work);
   else if (dx && transposed)

@@ -59,11 +59,19 @@ conv_direct_backward_input_available (const ConvShape *s)
   return shape_ok (s->cout, s->cin, s->k, s->stride) && enabled ();
 }
 
+/* The weight gradient vectorises over input channels and broadcasts output
+ * channels: any cout, cin a multiple of 16 up to 64. */
+static gboolean
+dw_shape_ok (const ConvShape *s)
+{
+  return s->stride == 1 && s->k % 2 == 1 && s->k <= 15 && s->cin % 16 == 0 && s->cin >= 16
+         && s->cin <= 16 * MAX_NV && s->cout >= 1;
+}
+
 gboolean
 conv_direct_backward_weights_available (const ConvShape *s)
 {
-  (void) s;
-  return FALSE;
+  return dw_shape_ok (s) && enabled ();
 }
 
 static size_t
@@ -80,6 +88,8 @@ conv_direct_workspace_floats (const ConvShape *s)
     need = MAX (need, kk * s->cin * s->cout + padded_floats (s->h, s->w, s->cin, s->k));
   if (shape_ok (s->cout, s->cin, s->k, s->stride))
     need = MAX (need, kk * s->cin * s->cout + padded_floats (s->ho, s->wo, s->cout, s->k));
+  if (dw_shape_ok (s))
+    need = MAX (need, padded_floats (s->h, s->w, s->cin, s->k));
   return need;
 }
 
@@ -252,6 +262,83 @@ conv_packed (float *y, const float *x, const float *wr, const float *b, int n, i
     }
 }
 
+/* The weight gradient of one tap for CB output channels × 16·NV input
+ * channels over one image: dw[c][16v …] += Σ_p dy[p][c] · xp[p + tap][16v …].
+ * dw points at dw[c0][tap][0] (rows dw_stride apart), dy at the image's
+ * dy[0][c0], xp at the padded image shifted by the tap. */
+static AVX512_INLINE void
+dw_kernel (float *restrict dw, size_t dw_stride, const float *restrict dy,
+           const float *restrict xp, int ho, int wo, int cout, int Wp, const int NV, const int CB)
+{
+  const int cin = 16 * NV;
+  __m512 acc[MAX_R][MAX_NV];
+#pragma GCC unroll 16
+  for (int c = 0; c < CB; c++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++)
+      acc[c][v] = _mm512_loadu_ps (dw + c * dw_stride + 16 * v);
+  for (int oy = 0; oy < ho; oy++)
+    {
+      const float *a = dy + (size_t) oy * wo * cout;
+      const float *bb = xp + (size_t) oy * Wp * cin;
+      for (int ox = 0; ox < wo; ox++)
+        {
+          __m512 bv[MAX_NV];
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; v++)
+            bv[v] = _mm512_loadu_ps (bb + (size_t) ox * cin + 16 * v);
+#pragma GCC unroll 16
+          for (int c = 0; c < CB; c++)
+            {
+              __m512 ab = _mm512_set1_ps (a[(size_t) ox * cout + c]);
+#pragma GCC unroll 4
+              for (int v = 0; v < NV; v++)
+                acc[c][v] = _mm512_fmadd_ps (ab, bv[v], acc[c][v]);
+            }
+        }
+    }
+#pragma GCC unroll 16
+  for (int c = 0; c < CB; c++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++)
+      _mm512_storeu_ps (dw + c * dw_stride + 16 * v, acc[c][v]);
+}
+
+typedef void (*DwFn) (float *dw, size_t dw_stride, const float *dy, const float *xp, int ho,
+                      int wo, int cout, int Wp);
+
+#define DW_FN(NV, CB)                                                                           \
+  static AVX512 void dw_##NV##_##CB (float *dw, size_t dw_stride, const float *dy,             \
+                                     const float *xp, int ho, int wo, int cout, int Wp)          \
+  {                                                                                             \
+    dw_kernel (dw, dw_stride, dy, xp, ho, wo, cout, Wp, NV, CB);                               \
+  }
+#define DW_FNS(NV)                                                                              \
+  DW_FN (NV, 1)                                                                                 \
+  DW_FN (NV, 2)                                                                                 \
+  DW_FN (NV, 3)                                                                                 \
+  DW_FN (NV, 4)                                                                                 \
+  DW_FN (NV, 5)                                                                                 \
+  DW_FN (NV, 6)                                                                                 \
+  DW_FN (NV, 7)                                                                                 \
+  DW_FN (NV, 8)                                                                                 \
+  DW_FN (NV, 9)                                                                                 \
+  DW_FN (NV, 10)                                                                                \
+  DW_FN (NV, 11)                                                                                \
+  DW_FN (NV, 12)
+DW_FNS (1)
+DW_FNS (2)
+DW_FNS (3)
+DW_FNS (4)
+#define DW_ROW(NV)                                                                              \
+  {                                                                                             \
+    NULL, dw_##NV##_1, dw_##NV##_2, dw_##NV##_3, dw_##NV##_4, dw_##NV##_5, dw_##NV##_6,         \
+        dw_##NV##_7, dw_##NV##_8, dw_##NV##_9, dw_##NV##_10, dw_##NV##_11, dw_##NV##_12         \
+  }
+static const DwFn dw_fns[MAX_NV + 1][MAX_R + 1] = {
+  { NULL }, DW_ROW (1), DW_ROW (2), DW_ROW (3), DW_ROW (4),
+};
+
 #endif /* CONV_DIRECT_X86 */
 
 void
@@ -298,6 +385,31 @@ void
 conv_direct_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
                               float *work)
 {
+#if CONV_DIRECT_X86
+  const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k, nv = cin / 16;
+  const int h = s->h, w = s->w, Wp = w + k - 1;
+  /* output channels in nearly equal blocks of at most max_block (nv) */
+  const int nblocks = (cout + max_block (nv) - 1) / max_block (nv);
+  float *xp = work;
+  memset (xp, 0, sizeof (float) * padded_floats (h, w, cin, k));
+  for (int i = 0; i < s->n; i++)
+    {
+      pad_image (xp, x + (size_t) i * h * w * cin, h, w, cin, k);
+      const float *dyi = dy + (size_t) i * h * w * cout;
+      for (int t = 0; t < kk; t++)
+        {
+          const float *xt = xp + ((size_t) (t / k) * Wp + t % k) * cin;
+          for (int bi = 0, c0 = 0; bi < nblocks; bi++)
+            {
+              int c1 = (int) ((long) cout * (bi + 1) / nblocks);
+              dw_fns[nv][c1 - c0](dw + ((size_t) c0 * kk + t) * cin, (size_t) kk * cin, dyi + c0,
+                                  xt, h, w, cout, Wp);
+              c0 = c1;
+            }
+        }
+    }
+#else
   (void) dw, (void) dy, (void) x, (void) s, (void) work;
   g_assert_not_reached ();
+#endif
 }
