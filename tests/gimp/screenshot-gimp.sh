@@ -89,5 +89,6 @@ if command -v xdotool >/dev/null; then
   echo "after OK: (group-id n-top-level-layers) = $(cat "$TMP/after.txt")"
   grep -qE '^\(-1 ' "$TMP/after.txt" && { echo "FAIL: no Objects group after OK"; exit 1; }
   grep -qE ' 2\)$' "$TMP/after.txt" || { echo "FAIL: expected 2 top-level layers after OK"; exit 1; }
-  [ -n "${IODINE_SHOT_AFTER:-}" ] && import -window root "$IODINE_SHOT_AFTER"
+  if [ -n "${IODINE_SHOT_AFTER:-}" ]; then import -window root "$IODINE_SHOT_AFTER"; fi
 fi
+exit 0

@@ -29,6 +29,11 @@ test_values (void)
   g_assert_false (iodine_plugin_values_validate (&v, &error));
   g_assert_nonnull (strstr (error->message, "iterations"));
   g_clear_error (&error);
+  /* an image too large is refused before anything is allocated */
+  g_assert_null (iodine_region_new (20000, 20000, FALSE, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY);
+  g_assert_nonnull (strstr (error->message, "too large"));
+  g_clear_error (&error);
   IodineContentMode mode;
   g_assert_true (iodine_plugin_content_parse ("reconstruction", &mode, NULL));
   g_assert_cmpint (mode, ==, IODINE_CONTENT_RECONSTRUCTION);

@@ -34,5 +34,5 @@ grep -v -E "Failed to parse tag cache|^$" "$TMP/gimp.log" | tail -n 40 || true
 [ -f "$TMP/result.txt" ] || { echo "FAIL: the Script-Fu batch did not finish (exit $status)"; exit 1; }
 cat "$TMP/result.txt"
 [ -f "$TMP/rgb.xcf" ] || { echo "FAIL: no .xcf saved"; exit 1; }
-[ -n "${IODINE_KEEP_XCF:-}" ] && cp "$TMP/rgb.xcf" "$IODINE_KEEP_XCF"
+if [ -n "${IODINE_KEEP_XCF:-}" ]; then cp "$TMP/rgb.xcf" "$IODINE_KEEP_XCF"; fi
 [ "$(tail -n 1 "$TMP/result.txt")" = PASS ]
