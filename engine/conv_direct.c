@@ -47,10 +47,23 @@ shape_ok (int cin, int cout, int k, int stride)
          && cout >= 16 && cout <= 16 * MAX_NV;
 }
 
+/* Few output channels (the 4-channel output head): a second kernel that
+ * vectorises over input channels, for cin a multiple of 16 up to 64 and
+ * cout ≤ 4. */
+#define SMALL_COUT 4
+static gboolean
+small_shape_ok (int cin, int cout, int k, int stride)
+{
+  return stride == 1 && k % 2 == 1 && k <= 15 && cin % 16 == 0 && cin >= 16
+         && cin <= 16 * MAX_NV && cout >= 1 && cout <= SMALL_COUT;
+}
+
 gboolean
 conv_direct_available (const ConvShape *s)
 {
-  return shape_ok (s->cin, s->cout, s->k, s->stride) && enabled ();
+  return (shape_ok (s->cin, s->cout, s->k, s->stride)
+          || small_shape_ok (s->cin, s->cout, s->k, s->stride))
+         && enabled ();
 }
 
 gboolean
@@ -88,7 +101,7 @@ conv_direct_workspace_floats (const ConvShape *s)
     need = MAX (need, kk * s->cin * s->cout + padded_floats (s->h, s->w, s->cin, s->k));
   if (shape_ok (s->cout, s->cin, s->k, s->stride))
     need = MAX (need, kk * s->cin * s->cout + padded_floats (s->ho, s->wo, s->cout, s->k));
-  if (dw_shape_ok (s))
+  if (dw_shape_ok (s) || small_shape_ok (s->cin, s->cout, s->k, s->stride))
     need = MAX (need, padded_floats (s->h, s->w, s->cin, s->k));
   return need;
 }
@@ -339,6 +352,127 @@ static const DwFn dw_fns[MAX_NV + 1][MAX_R + 1] = {
   { NULL }, DW_ROW (1), DW_ROW (2), DW_ROW (3), DW_ROW (4),
 };
 
+/* One block of R output pixels × CO (≤ 4) output channels, vectorised over
+ * the 16·nv input channels: one accumulator per (pixel, output channel),
+ * summed across its lanes at the end. w is the engine's [cout][k][k][cin]. */
+static AVX512_INLINE void
+small_kernel (float *restrict y, const float *restrict xp, const float *restrict w,
+              const float *restrict b, int k, int nv, int Wp, int j0, int accumulate,
+              const int CO, const int R)
+{
+  const int cin = 16 * nv, kk = k * k;
+  __m512 acc[MAX_R][SMALL_COUT];
+#pragma GCC unroll 16
+  for (int j = 0; j < R; j++)
+#pragma GCC unroll 4
+    for (int c = 0; c < CO; c++)
+      acc[j][c] = _mm512_setzero_ps ();
+  for (int ky = 0; ky < k; ky++)
+    for (int kx = 0; kx < k; kx++)
+      {
+        const float *xt = xp + ((size_t) ky * Wp + kx) * cin;
+        const float *wt = w + ((size_t) ky * k + kx) * cin;
+        for (int v = 0; v < nv; v++)
+          {
+            __m512 wv[SMALL_COUT];
+#pragma GCC unroll 4
+            for (int c = 0; c < CO; c++)
+              wv[c] = _mm512_loadu_ps (wt + (size_t) c * kk * cin + 16 * v);
+#pragma GCC unroll 16
+            for (int j = 0; j < R; j++)
+              {
+                __m512 xv = _mm512_loadu_ps (xt + (size_t) j * cin + 16 * v);
+#pragma GCC unroll 4
+                for (int c = 0; c < CO; c++)
+                  acc[j][c] = _mm512_fmadd_ps (xv, wv[c], acc[j][c]);
+              }
+          }
+      }
+#pragma GCC unroll 16
+  for (int j = 0; j < R; j++)
+    {
+      if (j < j0)
+        continue;
+#pragma GCC unroll 4
+      for (int c = 0; c < CO; c++)
+        {
+          float sum = _mm512_reduce_add_ps (acc[j][c]);
+          float *dst = y + (size_t) j * CO + c;
+          *dst = accumulate ? *dst + sum : b[c] + sum;
+        }
+    }
+}
+
+typedef void (*SmallFn) (float *y, const float *xp, const float *w, const float *b, int k, int nv,
+                         int Wp, int j0, int accumulate);
+
+#define SMALL_FN(CO, R)                                                                         \
+  static AVX512 void small_##CO##_##R (float *y, const float *xp, const float *w,              \
+                                       const float *b, int k, int nv, int Wp, int j0,            \
+                                       int accumulate)                                           \
+  {                                                                                             \
+    small_kernel (y, xp, w, b, k, nv, Wp, j0, accumulate, CO, R);                              \
+  }
+#define SMALL_FNS(CO)                                                                           \
+  SMALL_FN (CO, 1)                                                                              \
+  SMALL_FN (CO, 2)                                                                              \
+  SMALL_FN (CO, 3)                                                                              \
+  SMALL_FN (CO, 4)                                                                              \
+  SMALL_FN (CO, 5)                                                                              \
+  SMALL_FN (CO, 6)                                                                              \
+  SMALL_FN (CO, 7)                                                                              \
+  SMALL_FN (CO, 8)
+SMALL_FNS (1)
+SMALL_FNS (2)
+SMALL_FNS (3)
+SMALL_FNS (4)
+#define SMALL_ROW(CO)                                                                           \
+  {                                                                                             \
+    NULL, small_##CO##_1, small_##CO##_2, small_##CO##_3, small_##CO##_4, small_##CO##_5,       \
+        small_##CO##_6, small_##CO##_7, small_##CO##_8                                          \
+  }
+static const SmallFn small_fns[SMALL_COUT + 1][9] = {
+  { NULL }, SMALL_ROW (1), SMALL_ROW (2), SMALL_ROW (3), SMALL_ROW (4),
+};
+
+static void
+conv_small (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
+            float *xp, int accumulate)
+{
+  const int k = s->k, h = s->h, wd = s->w, cin = s->cin, co = s->cout, Wp = wd + k - 1;
+  const int rmax = co == 4 ? 6 : 8;
+  /* fewest pixel computations (blocks overlap at the end of a row), then the widest */
+  int R = 1, best = INT32_MAX;
+  for (int r = 1; r <= rmax && r <= wd; r++)
+    {
+      int cost = (wd + r - 1) / r * (r * co + co + 1);
+      if (cost <= best)
+        best = cost, R = r;
+    }
+  SmallFn fn = small_fns[co][R];
+  memset (xp, 0, sizeof (float) * padded_floats (h, wd, cin, k));
+  for (int i = 0; i < s->n; i++)
+    {
+      pad_image (xp, x + (size_t) i * h * wd * cin, h, wd, cin, k);
+      float *yi = y + (size_t) i * h * wd * co;
+      for (int oy = 0; oy < h; oy++)
+        {
+          float *yr = yi + (size_t) oy * wd * co;
+          const float *xr = xp + (size_t) oy * Wp * cin;
+          int ox = 0;
+          for (; ox + R <= wd; ox += R)
+            fn (yr + (size_t) ox * co, xr + (size_t) ox * cin, w, b, k, cin / 16, Wp, 0,
+                accumulate);
+          if (ox < wd)
+            {
+              int start = wd - R;
+              fn (yr + (size_t) start * co, xr + (size_t) start * cin, w, b, k, cin / 16, Wp,
+                  ox - start, accumulate);
+            }
+        }
+    }
+}
+
 #endif /* CONV_DIRECT_X86 */
 
 void
@@ -346,6 +480,11 @@ conv_direct_forward (float *y, const float *x, const float *w, const float *b, c
                      float *work, gboolean accumulate)
 {
 #if CONV_DIRECT_X86
+  if (!shape_ok (s->cin, s->cout, s->k, s->stride))
+    {
+      conv_small (y, x, w, b, s, work, accumulate);
+      return;
+    }
   const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k;
   float *wr = work;
   for (int co = 0; co < cout; co++)
