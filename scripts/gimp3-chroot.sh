@@ -51,6 +51,7 @@ unmount_all () {
   done
 }
 trap unmount_all EXIT
+trap 'exit 143' TERM INT
 
 # an older version of the chroot: keep it and install what is missing
 if [ ! -e "$WORK" ] && [ -x "$DIR/usr/bin/apt-get" ]; then

@@ -30,6 +30,11 @@ fi
 exec 8>"$CHROOT.run-lock"
 flock 8
 
+# leftovers of a run that was killed
+for m in src dev/shm dev proc; do
+  mountpoint -q "$CHROOT/$m" 2>/dev/null && umount -l "$CHROOT/$m"
+done
+
 mounted=()
 cleanup () {
   local i
@@ -38,6 +43,7 @@ cleanup () {
   done
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 mount_in () {  # mount_in WHERE ARGS...
   local where="$CHROOT$1"; shift
   mkdir -p "$where"
