@@ -207,7 +207,7 @@ query (void)
     { GIMP_PDB_INT32, "slots", "Number of slots K (2-16)" },
     { GIMP_PDB_INT32, "iterations", "Refinement iterations T (1-20)" },
     { GIMP_PDB_INT32, "seed", "Random seed (-1 = random)" },
-    { GIMP_PDB_INT32, "deterministic", "Use the posterior means instead of samples (TRUE, FALSE)" },
+    { GIMP_PDB_INT32, "deterministic", "Reproducible: draw the samples from a fixed seed, ignoring the seed argument (TRUE, FALSE)" },
     { GIMP_PDB_STRING, "weights", "Weights file (.safetensors); empty: the default shipped model" },
     { GIMP_PDB_STRING, "content", "Layer content: \"original\" (original pixels, inpainted where occluded) or \"reconstruction\"" },
   };

@@ -303,7 +303,7 @@ iodine_create_procedure (GimpPlugIn *plug_in, const gchar *name)
                                    _("Random seed (-1 = random)"),
                                    -1, G_MAXINT, -1, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "deterministic", _("_Deterministic"),
-                                       _("Use the posterior means instead of samples"),
+                                       _("Reproducible: draw the samples from a fixed seed"),
                                        FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_string_argument (procedure, "weights", _("_Weights"),
                                       _("Weights file (.safetensors); empty: the default shipped model"),

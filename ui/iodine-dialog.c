@@ -1036,7 +1036,7 @@ show_help (Dialog *d)
       "Iterations: how often the network refines its guess; the loss curve shows "
       "how it converges.\n"
       "Seed and Deterministic: the network samples its guess; a seed repeats a "
-      "sample, Deterministic always takes the most likely one. Resample shows "
+      "sample, Deterministic always draws the same one. Resample shows "
       "another valid decomposition.\n"
       "Model: the trained weights. A model works best on images like those it "
       "was trained on; the preview runs at its training size.\n"
@@ -1264,8 +1264,8 @@ build_settings_column (Dialog *d)
   d->deterministic_check = gtk_check_button_new_with_mnemonic (_("_Deterministic"));
   gtk_widget_set_name (d->deterministic_check, "iodine-deterministic");
   gtk_widget_set_tooltip_text (d->deterministic_check,
-    _("Take the most likely decomposition instead of sampling one: the same settings "
-      "always give the same result, and the seed is not used"));
+    _("Draw the samples from a fixed seed: the same settings always give the same "
+      "result, and the seed is not used"));
   g_signal_connect (d->deterministic_check, "toggled", G_CALLBACK (deterministic_toggled), d);
   gtk_grid_attach (GTK_GRID (grid), d->deterministic_check, 0, 2, 3, 1);
 
