@@ -19,6 +19,11 @@
 #define MAX_NV 4
 /* Most output pixels per register block. */
 #define MAX_R 12
+/* Most threads the kernels split their work over (the OpenBLAS thread
+ * count, capped); each has its own padded image in the workspace. */
+#define MAX_THREADS 4
+
+int openblas_get_num_threads (void);
 
 static gboolean
 cpu_has_avx512 (void)
@@ -98,11 +103,13 @@ conv_direct_workspace_floats (const ConvShape *s)
 {
   size_t kk = (size_t) s->k * s->k, need = 0;
   if (shape_ok (s->cin, s->cout, s->k, s->stride))
-    need = MAX (need, kk * s->cin * s->cout + padded_floats (s->h, s->w, s->cin, s->k));
+    need = MAX (need, kk * s->cin * s->cout
+                          + MAX_THREADS * padded_floats (s->h, s->w, s->cin, s->k));
   if (shape_ok (s->cout, s->cin, s->k, s->stride))
-    need = MAX (need, kk * s->cin * s->cout + padded_floats (s->ho, s->wo, s->cout, s->k));
+    need = MAX (need, kk * s->cin * s->cout
+                          + MAX_THREADS * padded_floats (s->ho, s->wo, s->cout, s->k));
   if (dw_shape_ok (s) || small_shape_ok (s->cin, s->cout, s->k, s->stride))
-    need = MAX (need, padded_floats (s->h, s->w, s->cin, s->k));
+    need = MAX (need, MAX_THREADS * padded_floats (s->h, s->w, s->cin, s->k));
   return need;
 }
 
@@ -227,31 +234,6 @@ choose_block (int wo, int nv)
   return best;
 }
 
-/* The convolution of one padded image xp ((h+k−1) × (w+k−1) × cin) into y
- * (ho × wo × cout). */
-static AVX512 void
-conv_image (float *y, const float *xp, const float *wr, const float *b, int ho, int wo, int cin,
-            int cout, int k, int accumulate)
-{
-  const int nv = cout / 16, Wp = wo + k - 1;
-  const int R = choose_block (wo, nv);
-  BlockFn fn = block_fns[nv][R];
-  for (int oy = 0; oy < ho; oy++)
-    {
-      float *yr = y + (size_t) oy * wo * cout;
-      const float *xr = xp + (size_t) oy * Wp * cin;
-      int ox = 0;
-      for (; ox + R <= wo; ox += R)
-        fn (yr + (size_t) ox * cout, xr + (size_t) ox * cin, wr, b, k, cin, Wp, 0, accumulate);
-      if (ox < wo)
-        {
-          int start = wo - R;
-          fn (yr + (size_t) start * cout, xr + (size_t) start * cin, wr, b, k, cin, Wp, ox - start,
-              accumulate);
-        }
-    }
-}
-
 /* Copies image x (h × w × c) into the interior of the zero-bordered buffer xp. */
 static void
 pad_image (float *xp, const float *x, int h, int w, int c, int k)
@@ -259,20 +241,6 @@ pad_image (float *xp, const float *x, int h, int w, int c, int k)
   const int p = k / 2, Wp = w + k - 1;
   for (int y = 0; y < h; y++)
     memcpy (xp + ((size_t) (y + p) * Wp + p) * c, x + (size_t) y * w * c, sizeof (float) * w * c);
-}
-
-/* Runs the convolution of n images (h × w × cin, zero padding k/2) with
- * packed weights wr [k][k][cin][cout] into y. */
-static void
-conv_packed (float *y, const float *x, const float *wr, const float *b, int n, int h, int w,
-             int cin, int cout, int k, float *xp, int accumulate)
-{
-  memset (xp, 0, sizeof (float) * padded_floats (h, w, cin, k));
-  for (int i = 0; i < n; i++)
-    {
-      pad_image (xp, x + (size_t) i * h * w * cin, h, w, cin, k);
-      conv_image (y + (size_t) i * h * w * cout, xp, wr, b, h, w, cin, cout, k, accumulate);
-    }
 }
 
 /* The weight gradient of one tap for CB output channels × 16·NV input
@@ -435,42 +403,158 @@ static const SmallFn small_fns[SMALL_COUT + 1][9] = {
   { NULL }, SMALL_ROW (1), SMALL_ROW (2), SMALL_ROW (3), SMALL_ROW (4),
 };
 
-static void
-conv_small (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
-            float *xp, int accumulate)
+
+/* One call's work, split into parts that write disjoint outputs: images for
+ * the convolutions, (tap, output-channel block) pairs for the weight
+ * gradient. Every output is computed by one part in the same order whatever
+ * the number of parts, so results do not depend on it. */
+typedef enum { JOB_CONV, JOB_SMALL, JOB_DW } JobKind;
+typedef struct
 {
-  const int k = s->k, h = s->h, wd = s->w, cin = s->cin, co = s->cout, Wp = wd + k - 1;
-  const int rmax = co == 4 ? 6 : 8;
-  /* fewest pixel computations (blocks overlap at the end of a row), then the widest */
+  JobKind kind;
+  float *y;        /* output (dw for JOB_DW) */
+  const float *x;  /* input images, unpadded */
+  const float *w;  /* packed weights (JOB_CONV), engine weights (JOB_SMALL), dy (JOB_DW) */
+  const float *b;
+  int n, h, w_, cin, cout, k, accumulate;
+  float *xp;       /* MAX_THREADS padded images */
+} Job;
+
+static int
+block_for (const Job *j)
+{
+  if (j->kind == JOB_CONV)
+    return choose_block (j->w_, j->cout / 16);
+  /* JOB_SMALL: fewest pixel computations, then the widest block */
+  const int co = j->cout, rmax = co == 4 ? 6 : 8;
   int R = 1, best = INT32_MAX;
-  for (int r = 1; r <= rmax && r <= wd; r++)
+  for (int r = 1; r <= rmax && r <= j->w_; r++)
     {
-      int cost = (wd + r - 1) / r * (r * co + co + 1);
+      int cost = (j->w_ + r - 1) / r * (r * co + co + 1);
       if (cost <= best)
         best = cost, R = r;
     }
-  SmallFn fn = small_fns[co][R];
-  memset (xp, 0, sizeof (float) * padded_floats (h, wd, cin, k));
-  for (int i = 0; i < s->n; i++)
+  return R;
+}
+
+/* One row of output pixels through block function fn (a BlockFn or a
+ * SmallFn), the last block overlapping the one before. */
+static void
+conv_row (const Job *j, int R, float *yr, const float *xr, int Wp)
+{
+  const int wo = j->w_, cout = j->cout, cin = j->cin;
+  int ox = 0;
+  for (;; ox += R)
     {
-      pad_image (xp, x + (size_t) i * h * wd * cin, h, wd, cin, k);
-      float *yi = y + (size_t) i * h * wd * co;
-      for (int oy = 0; oy < h; oy++)
+      int start = ox + R <= wo ? ox : wo - R;
+      int j0 = ox - start;
+      if (j->kind == JOB_CONV)
+        block_fns[cout / 16][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w,
+                                j->b, j->k, cin, Wp, j0, j->accumulate);
+      else
+        small_fns[cout][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w, j->b,
+                           j->k, cin / 16, Wp, j0, j->accumulate);
+      if (ox + R >= wo)
+        break;
+    }
+}
+
+static void
+job_part (const Job *j, int part, int parts)
+{
+  const int k = j->k, h = j->h, w = j->w_, cin = j->cin, cout = j->cout, Wp = w + k - 1;
+  const size_t padded = padded_floats (h, w, cin, k);
+  float *xp = j->xp + (size_t) part * padded;
+  memset (xp, 0, sizeof (float) * padded);
+  if (j->kind == JOB_DW)
+    {
+      const int kk = k * k, nv = cin / 16;
+      /* output channels in nearly equal blocks of at most max_block (nv) */
+      const int nblocks = (cout + max_block (nv) - 1) / max_block (nv);
+      const int units = kk * nblocks;
+      const int u0 = (int) ((long) units * part / parts);
+      const int u1 = (int) ((long) units * (part + 1) / parts);
+      for (int i = 0; i < j->n; i++)
         {
-          float *yr = yi + (size_t) oy * wd * co;
-          const float *xr = xp + (size_t) oy * Wp * cin;
-          int ox = 0;
-          for (; ox + R <= wd; ox += R)
-            fn (yr + (size_t) ox * co, xr + (size_t) ox * cin, w, b, k, cin / 16, Wp, 0,
-                accumulate);
-          if (ox < wd)
+          pad_image (xp, j->x + (size_t) i * h * w * cin, h, w, cin, k);
+          const float *dyi = j->w + (size_t) i * h * w * cout;
+          for (int u = u0; u < u1; u++)
             {
-              int start = wd - R;
-              fn (yr + (size_t) start * co, xr + (size_t) start * cin, w, b, k, cin / 16, Wp,
-                  ox - start, accumulate);
+              const int t = u / nblocks, bi = u % nblocks;
+              const int c0 = (int) ((long) cout * bi / nblocks);
+              const int c1 = (int) ((long) cout * (bi + 1) / nblocks);
+              const float *xt = xp + ((size_t) (t / k) * Wp + t % k) * cin;
+              dw_fns[nv][c1 - c0](j->y + ((size_t) c0 * kk + t) * cin, (size_t) kk * cin,
+                                  dyi + c0, xt, h, w, cout, Wp);
             }
         }
+      return;
     }
+  const int R = block_for (j);
+  const int i0 = (int) ((long) j->n * part / parts), i1 = (int) ((long) j->n * (part + 1) / parts);
+  for (int i = i0; i < i1; i++)
+    {
+      pad_image (xp, j->x + (size_t) i * h * w * cin, h, w, cin, k);
+      float *yi = j->y + (size_t) i * h * w * cout;
+      for (int oy = 0; oy < h; oy++)
+        conv_row (j, R, yi + (size_t) oy * w * cout, xp + (size_t) oy * Wp * cin, Wp);
+    }
+}
+
+typedef struct
+{
+  const Job *job;
+  int part, parts;
+  GMutex *lock;
+  GCond *done;
+  int *pending;
+} Task;
+
+static void
+pool_worker (gpointer data, gpointer user_data)
+{
+  (void) user_data;
+  Task *t = data;
+  job_part (t->job, t->part, t->parts);
+  g_mutex_lock (t->lock);
+  if (--*t->pending == 0)
+    g_cond_signal (t->done);
+  g_mutex_unlock (t->lock);
+}
+
+/* Runs job in parts on the calling thread and up to MAX_THREADS − 1 pool
+ * threads, as many parts as OpenBLAS has threads (at most units). */
+static void
+run_job (const Job *job, int units)
+{
+  int parts = MIN (MAX (openblas_get_num_threads (), 1), MAX_THREADS);
+  parts = MIN (parts, MAX (units, 1));
+  static GThreadPool *pool;
+  if (parts > 1 && g_once_init_enter (&pool))
+    g_once_init_leave (&pool, g_thread_pool_new (pool_worker, NULL, MAX_THREADS - 1, FALSE, NULL));
+  if (parts == 1 || !pool)
+    {
+      job_part (job, 0, 1);
+      return;
+    }
+  GMutex lock;
+  GCond done;
+  g_mutex_init (&lock);
+  g_cond_init (&done);
+  int pending = parts - 1;
+  Task tasks[MAX_THREADS];
+  for (int p = 1; p < parts; p++)
+    {
+      tasks[p] = (Task){ job, p, parts, &lock, &done, &pending };
+      g_thread_pool_push (pool, &tasks[p], NULL);
+    }
+  job_part (job, 0, parts);
+  g_mutex_lock (&lock);
+  while (pending > 0)
+    g_cond_wait (&done, &lock);
+  g_mutex_unlock (&lock);
+  g_mutex_clear (&lock);
+  g_cond_clear (&done);
 }
 
 #endif /* CONV_DIRECT_X86 */
@@ -480,19 +564,20 @@ conv_direct_forward (float *y, const float *x, const float *w, const float *b, c
                      float *work, gboolean accumulate)
 {
 #if CONV_DIRECT_X86
-  if (!shape_ok (s->cin, s->cout, s->k, s->stride))
-    {
-      conv_small (y, x, w, b, s, work, accumulate);
-      return;
-    }
   const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k;
-  float *wr = work;
-  for (int co = 0; co < cout; co++)
-    for (int t = 0; t < kk; t++)
-      for (int ci = 0; ci < cin; ci++)
-        wr[((size_t) t * cin + ci) * cout + co] = w[((size_t) co * kk + t) * cin + ci];
-  conv_packed (y, x, wr, b, s->n, s->h, s->w, cin, cout, k, work + (size_t) kk * cin * cout,
-               accumulate);
+  Job job = { JOB_SMALL, y, x, w, b, s->n, s->h, s->w, cin, cout, k, accumulate, work };
+  if (shape_ok (cin, cout, k, s->stride))
+    {
+      float *wr = work;
+      for (int co = 0; co < cout; co++)
+        for (int t = 0; t < kk; t++)
+          for (int ci = 0; ci < cin; ci++)
+            wr[((size_t) t * cin + ci) * cout + co] = w[((size_t) co * kk + t) * cin + ci];
+      job.kind = JOB_CONV;
+      job.w = wr;
+      job.xp = work + (size_t) kk * cin * cout;
+    }
+  run_job (&job, s->n);
 #else
   (void) y, (void) x, (void) w, (void) b, (void) s, (void) work, (void) accumulate;
   g_assert_not_reached ();
@@ -504,7 +589,7 @@ conv_direct_backward_input (float *dx, const float *dy, const float *w, const Co
                             float *work)
 {
 #if CONV_DIRECT_X86
-  /* dx = dy ⋆ w flipped: a convolution from cout to cin channels whose
+  /* dx += dy ⋆ w flipped: a convolution from cout to cin channels whose
    * packed weights are wr[ky][kx][co][ci] = w[co][k−1−ky][k−1−kx][ci] */
   const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k;
   float *wr = work;
@@ -512,8 +597,9 @@ conv_direct_backward_input (float *dx, const float *dy, const float *w, const Co
     for (int t = 0; t < kk; t++)
       memcpy (wr + ((size_t) (kk - 1 - t) * cout + co) * cin, w + ((size_t) co * kk + t) * cin,
               sizeof (float) * cin);
-  conv_packed (dx, dy, wr, NULL, s->n, s->ho, s->wo, cout, cin, k, work + (size_t) kk * cin * cout,
-               TRUE);
+  Job job = { JOB_CONV, dx, dy, wr, NULL, s->n, s->ho, s->wo, cout, cin, k, TRUE,
+              work + (size_t) kk * cin * cout };
+  run_job (&job, s->n);
 #else
   (void) dx, (void) dy, (void) w, (void) s, (void) work;
   g_assert_not_reached ();
@@ -525,28 +611,10 @@ conv_direct_backward_weights (float *dw, const float *dy, const float *x, const 
                               float *work)
 {
 #if CONV_DIRECT_X86
-  const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k, nv = cin / 16;
-  const int h = s->h, w = s->w, Wp = w + k - 1;
-  /* output channels in nearly equal blocks of at most max_block (nv) */
-  const int nblocks = (cout + max_block (nv) - 1) / max_block (nv);
-  float *xp = work;
-  memset (xp, 0, sizeof (float) * padded_floats (h, w, cin, k));
-  for (int i = 0; i < s->n; i++)
-    {
-      pad_image (xp, x + (size_t) i * h * w * cin, h, w, cin, k);
-      const float *dyi = dy + (size_t) i * h * w * cout;
-      for (int t = 0; t < kk; t++)
-        {
-          const float *xt = xp + ((size_t) (t / k) * Wp + t % k) * cin;
-          for (int bi = 0, c0 = 0; bi < nblocks; bi++)
-            {
-              int c1 = (int) ((long) cout * (bi + 1) / nblocks);
-              dw_fns[nv][c1 - c0](dw + ((size_t) c0 * kk + t) * cin, (size_t) kk * cin, dyi + c0,
-                                  xt, h, w, cout, Wp);
-              c0 = c1;
-            }
-        }
-    }
+  const int nv = s->cin / 16;
+  const int nblocks = (s->cout + max_block (nv) - 1) / max_block (nv);
+  Job job = { JOB_DW, dw, x, dy, NULL, s->n, s->h, s->w, s->cin, s->cout, s->k, TRUE, work };
+  run_job (&job, s->k * s->k * nblocks);
 #else
   (void) dw, (void) dy, (void) x, (void) s, (void) work;
   g_assert_not_reached ();

@@ -5,10 +5,13 @@
  * and 2 (stride 2 always takes the GEMM path). Forward, accumulating
  * forward, and every backward output (dx and dw accumulate onto random
  * values, db too) must agree within float rounding: the largest difference
- * is at most 1e-5 of the largest reference value of the array. Skipped
- * (77) on CPUs without AVX-512. */
+ * is at most 1e-5 of the largest reference value of the array. The direct
+ * kernels' results must also be bit-identical with 1 and 3 threads (the
+ * OpenBLAS thread count, which they follow). Skipped (77) on
+ * CPUs without AVX-512. */
 #include "conv.h"
 #include "conv_direct.h"
+#include "iodine.h"
 #include "rng.h"
 
 #include <math.h>
@@ -96,6 +99,31 @@ check_shape (int n, int h, int w, int cin, int cout, int k, int stride)
           g_free (t);
         }
     }
+  /* the direct path again on 3 threads: bit for bit the same */
+  {
+    iodine_blas_set_threads (3);
+    float *yt = g_new (float, ny), *dxt = dup_array (dx0, nx), *dwt = dup_array (dw0, nw);
+    float *dbt = dup_array (db0, cout);
+    conv_forward (yt, x, wt, b, &s, work);
+    conv_backward (dxt, dwt, dbt, dy, x, wt, &s, work);
+    checks++;
+    /* only what the direct kernels computed: OpenBLAS's own results may
+     * depend on its thread count */
+    if ((conv_direct_available (&s) && memcmp (yt, y[1], sizeof (float) * ny))
+        || (conv_direct_backward_input_available (&s) && memcmp (dxt, dx[1], sizeof (float) * nx))
+        || (conv_direct_backward_weights_available (&s)
+            && memcmp (dwt, dw[1], sizeof (float) * nw)))
+      {
+        failures++;
+        fprintf (stderr, "FAIL 3 threads differ: n=%d %dx%d cin=%d cout=%d k=%d\n", n, h, w, cin,
+                 cout, k);
+      }
+    iodine_blas_set_threads (1);
+    g_free (yt);
+    g_free (dxt);
+    g_free (dwt);
+    g_free (dbt);
+  }
   compare ("forward", &s, y[1], y[0], ny);
   compare ("forward accumulate", &s, ya[1], ya[0], ny);
   compare ("dx", &s, dx[1], dx[0], nx);
@@ -137,6 +165,7 @@ main (void)
       return 77;
     }
   iodine_rng_seed (&rng, 7);
+  iodine_blas_set_threads (1);
   static const int sizes[][2] = { { 1, 1 }, { 2, 3 }, { 4, 4 }, { 5, 7 },
                                   { 8, 6 }, { 13, 11 }, { 17, 16 } };
   static const int chans[] = { 4, 16, 32, 64 };
