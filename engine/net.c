@@ -134,6 +134,7 @@ init_dims (IodineNet *net, const IodineConfig *cfg, const ParamLayout *layout, i
   net->Hl = cfg->lstm_hidden;
   net->train = train;
   net->nsave = train ? iterations + 1 : 1;
+  net->nll_weight = 1.0f;
   shapes (net);
 }
 
@@ -233,6 +234,6 @@ iodine_net_train_loss (const IodineNet *net)
 {
   double s = 0.0;
   for (int t = 1; t <= net->T; t++)
-    s += (double) t / net->T * net->loss[t];
+    s += (double) t / net->T * (net->nll_weight * net->nll[t] + net->kl[t]);
   return s;
 }

@@ -18,6 +18,10 @@ typedef struct {
   int B, K, T, H, W;
   int N, P, M, C_dec, C_ref, Cin, L_dec, L_ref, Hl;
   const float *params;        /* of the running forward pass */
+  /* Weight of the NLL term in the training loss Σ_t (t/T)·(w·NLL_t + KL_t):
+   * 1 for the spec's ELBO, GECO's λ otherwise. The refinement's inputs
+   * (∂L_t/∂…) always use the plain L_t. */
+  float nll_weight;
   gboolean train;             /* keep every iteration's activations */
   int nsave;                  /* T + 1 in training, 1 in inference */
 
@@ -103,7 +107,7 @@ gboolean iodine_net_forward (IodineNet *net, const float *params, const float *i
  * training loss mean_b Σ_t (t/T)·L_t; needs a forward with train = TRUE. */
 void iodine_net_backward (IodineNet *net, const float *params, float *grads);
 
-/* The weighted training loss of the last forward: Σ_t (t/T)·loss[t]. */
+/* The training loss of the last forward: Σ_t (t/T)·(nll_weight·nll[t] + kl[t]). */
 double iodine_net_train_loss (const IodineNet *net);
 
 

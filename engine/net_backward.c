@@ -164,7 +164,7 @@ iodine_net_backward (IodineNet *net, const float *params, float *grads)
             size_t o = (size_t) b * K * P;
             mixture_loss_backward (net->d_out + o * 4, net->image + (size_t) b * P * 3,
                                    net_dec_out (net, s) + o * 4, net_masks (net, s) + o,
-                                   net_resp (net, s) + o, w, K, P, scale);
+                                   net_resp (net, s) + o, w * net->nll_weight, K, P, scale);
           }
       float *dz = net->d_small_a;
       net_decoder_backward (net, params, grads, s, dz);

@@ -17,7 +17,22 @@ struct IodineTrainer {
   uint64_t step;
   IodineRng rng;
   IodineNet *net;
+  double geco_zeta, geco_c_ema;  /* GECO state (see train.h) */
+  gboolean geco_started;
 };
+
+/* softplus(ζ) = 1 at the start */
+#define GECO_ZETA0 0.54132485461291802
+
+static double
+geco_lambda (const IodineTrainer *tr)
+{
+  if (isnan (tr->opt.geco_target))
+    return 1.0;
+  double z = tr->geco_zeta;
+  double sp = z > 30.0 ? z : log1p (exp (z));
+  return sp > 1.0 ? sp : 1.0;
+}
 
 void
 iodine_train_options_init (IodineTrainOptions *o)
@@ -29,6 +44,9 @@ iodine_train_options_init (IodineTrainOptions *o)
   o->beta2 = 0.999;
   o->adam_eps = 1e-8;
   o->clip = 5.0;
+  o->geco_target = NAN;
+  o->geco_alpha = 0.99;
+  o->geco_step = 1e-6;
 }
 
 static gboolean
@@ -49,6 +67,10 @@ validate_options (const IodineTrainOptions *o, GError **error)
     bad = "Adam betas must be in [0, 1)";
   else if (!(o->clip > 0.0))
     bad = "gradient clipping bound must be positive";
+  else if (!isnan (o->geco_target)
+           && (!isfinite (o->geco_target) || !(o->geco_alpha >= 0.0 && o->geco_alpha < 1.0)
+               || !(o->geco_step > 0.0 && o->geco_step < 1.0)))
+    bad = "GECO needs a finite target, an EMA factor in [0, 1) and a step in (0, 1)";
   if (bad)
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID, "training options: %s", bad);
@@ -68,6 +90,7 @@ trainer_alloc (IodineModel *model, const IodineTrainOptions *o)
   tr->adam_v = g_new0 (float, n);
   tr->grads = g_new0 (float, n);
   iodine_rng_seed2 (&tr->rng, o->seed, 0x6e6f697365ULL); /* the noise stream */
+  tr->geco_zeta = GECO_ZETA0;
   return tr;
 }
 
@@ -144,6 +167,7 @@ iodine_trainer_gradient (IodineTrainer *tr, const float *images, const float *ep
 {
   if (!ensure_net (tr, error))
     return FALSE;
+  tr->net->nll_weight = (float) geco_lambda (tr);
   if (!iodine_net_forward (tr->net, tr->model->params, images, eps, eps ? NULL : &tr->rng, NULL,
                            NULL, NULL, error))
     return FALSE;
@@ -183,6 +207,16 @@ iodine_trainer_step (IodineTrainer *tr, const float *images, const float *eps,
       return FALSE;
     }
   grad_clip (tr->grads, n, tr->opt.clip);
+  double lambda = tr->net->nll_weight;
+  if (!isnan (tr->opt.geco_target))
+    {
+      double c = tr->net->nll[tr->net->T] - tr->opt.geco_target;
+      tr->geco_c_ema = tr->geco_started ? tr->opt.geco_alpha * tr->geco_c_ema
+                                              + (1.0 - tr->opt.geco_alpha) * c
+                                        : c;
+      tr->geco_started = TRUE;
+      tr->geco_zeta += tr->opt.geco_step * tr->geco_c_ema;
+    }
   tr->step++;
   double lr = learning_rate (&tr->opt, tr->step);
   adam_update (tr->model->params, tr->adam_m, tr->adam_v, tr->grads, n, lr, tr->opt.beta1,
@@ -195,6 +229,7 @@ iodine_trainer_step (IodineTrainer *tr, const float *images, const float *eps,
       stats->kl = net->kl[net->T];
       stats->grad_norm = norm;
       stats->lr = lr;
+      stats->geco_lambda = lambda;
     }
   return TRUE;
 }
@@ -259,6 +294,15 @@ iodine_trainer_save_checkpoint (IodineTrainer *tr, const char *path, GHashTable 
   md_set (md, "train.clip", fmt_double (o->clip));
   md_set (md, "train.seed", g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) o->seed));
   md_set (md, "train.dataset", g_strdup (o->dataset));
+  if (!isnan (o->geco_target))
+    {
+      md_set (md, "train.geco_target", fmt_double (o->geco_target));
+      md_set (md, "train.geco_alpha", fmt_double (o->geco_alpha));
+      md_set (md, "train.geco_step", fmt_double (o->geco_step));
+      md_set (md, "train.geco_zeta", fmt_double (tr->geco_zeta));
+      md_set (md, "train.geco_c_ema", fmt_double (tr->geco_c_ema));
+      md_set (md, "train.geco_started", g_strdup (tr->geco_started ? "1" : "0"));
+    }
   gboolean ok = iodine_tensor_file_write (path, views, 3 * L->n, md, error);
   g_hash_table_unref (md);
   g_strfreev (names);
@@ -332,6 +376,19 @@ iodine_trainer_resume (const char *path, GError **error)
       || !md_double (f, "train.clip", &o.clip, error) || !md_get (f, "train.rng", &rng, error)
       || !md_get (f, "train.dataset", &dataset, error))
     goto out;
+  /* GECO: present only in checkpoints of runs that use it */
+  double geco_zeta = GECO_ZETA0, geco_c_ema = 0.0;
+  gboolean geco_started = FALSE;
+  if (g_hash_table_lookup (f->metadata, "train.geco_target"))
+    {
+      if (!md_double (f, "train.geco_target", &o.geco_target, error)
+          || !md_double (f, "train.geco_alpha", &o.geco_alpha, error)
+          || !md_double (f, "train.geco_step", &o.geco_step, error)
+          || !md_double (f, "train.geco_zeta", &geco_zeta, error)
+          || !md_double (f, "train.geco_c_ema", &geco_c_ema, error))
+        goto out;
+      geco_started = g_strcmp0 (g_hash_table_lookup (f->metadata, "train.geco_started"), "1") == 0;
+    }
   o.batch = (int) MIN (batch, 1u << 20);
   o.slots = (int) MIN (slots, 1u << 20);
   o.iterations = (int) MIN (iterations, 1u << 20);
@@ -347,6 +404,9 @@ iodine_trainer_resume (const char *path, GError **error)
     goto out;
   tr = trainer_alloc (model, &o);
   tr->step = step;
+  tr->geco_zeta = geco_zeta;
+  tr->geco_c_ema = geco_c_ema;
+  tr->geco_started = geco_started;
   if (!model_load_params (f, &model->layout, tr->adam_m, "adam.m.", error)
       || !model_load_params (f, &model->layout, tr->adam_v, "adam.v.", error))
     {
@@ -370,7 +430,8 @@ iodine_trainer_resume (const char *path, GError **error)
   /* the stored state of a finished step is the model's metadata no more */
   if (tr)
     {
-      const char *keys[] = { "train.step", "train.rng" };
+      const char *keys[] = { "train.step", "train.rng", "train.geco_zeta", "train.geco_c_ema",
+                             "train.geco_started" };
       for (size_t i = 0; i < G_N_ELEMENTS (keys); i++)
         g_hash_table_remove (tr->model->metadata, keys[i]);
     }

@@ -15,6 +15,12 @@ typedef struct {
   double decay_half_life;     /* lr × 0.5^(step / half-life) after warm-up; 0: none */
   double beta1, beta2, adam_eps;
   double clip;                /* global gradient-norm bound */
+  /* GECO (Rezende & Viola 2018, as EfficientMORL uses it for IODINE-like
+   * models): minimise the KL under the constraint NLL ≤ target by weighting
+   * the NLL with λ = max(1, softplus(ζ)), ζ ← ζ + step · EMA_α(NLL_T − target).
+   * NAN target: off (the spec's ELBO). */
+  double geco_target;         /* nats per image */
+  double geco_alpha, geco_step;
   uint64_t seed;              /* data order and noise */
   char dataset[512];          /* dataset spec, for resuming and provenance */
 } IodineTrainOptions;
@@ -26,6 +32,7 @@ typedef struct {
   double nll, kl;             /* final iteration's terms, batch mean */
   double grad_norm;           /* before clipping */
   double lr;
+  double geco_lambda;         /* the NLL weight used in this step (1 without GECO) */
 } IodineStepStats;
 
 typedef struct IodineTrainer IodineTrainer;

@@ -30,7 +30,7 @@ typedef struct {
   char *mlp, *coords;
   gint64 steps, seed;
   int batch, warmup, validate_every, val_count, checkpoint_every, log_every, threads;
-  double lr, half_life, pixel_scale, clip;
+  double lr, half_life, pixel_scale, clip, geco_target, geco_alpha, geco_step;
   int slots, iterations, latent, dec_layers, dec_channels, dec_kernel, ref_layers,
       ref_channels, ref_kernel, lstm;
 } Args;
@@ -161,14 +161,21 @@ static void
 set_provenance (IodineModel *m, const IodineTrainer *tr, double fg_ari)
 {
   const IodineTrainOptions *o = iodine_trainer_options (tr);
-  char buf[64];
+  char buf[256];
   iodine_model_set_metadata (m, "dataset", o->dataset);
   g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, (guint64) iodine_trainer_step_count (tr));
   iodine_model_set_metadata (m, "train_steps", buf);
   g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, (guint64) o->seed);
   iodine_model_set_metadata (m, "train_seed", buf);
-  g_snprintf (buf, sizeof buf, "batch %d, lr %g, warm-up %d, half-life %g, K %d, T %d",
-              o->batch, o->lr, o->warmup_steps, o->decay_half_life, o->slots, o->iterations);
+  g_snprintf (buf, sizeof buf, "batch %d, lr %g, warm-up %d, half-life %g, K %d, T %d%s",
+              o->batch, o->lr, o->warmup_steps, o->decay_half_life, o->slots, o->iterations,
+              isnan (o->geco_target) ? "" : ", GECO");
+  if (!isnan (o->geco_target))
+    {
+      size_t len = strlen (buf);
+      g_snprintf (buf + len, sizeof buf - len, " target %g α %g step %g", o->geco_target,
+                  o->geco_alpha, o->geco_step);
+    }
   iodine_model_set_metadata (m, "train_options", buf);
   g_snprintf (buf, sizeof buf, "%.0f", base_wall_s + (g_get_monotonic_time () - start_us) / 1e6);
   iodine_model_set_metadata (m, "train_wall_s", buf);
@@ -212,6 +219,9 @@ main (int argc, char **argv)
   a.ref_layers = a.ref_channels = a.ref_kernel = a.batch = CLI_UNSET;
   a.seed = 1;
   a.clip = 5.0;
+  a.geco_target = NAN;
+  a.geco_alpha = 0.99;
+  a.geco_step = 1e-6;
   GOptionEntry entries[] = {
     { "config", 0, 0, G_OPTION_ARG_STRING, &a.config, "Architecture: tetrominoes (default), multi-dsprites or clevr", "NAME" },
     { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized or images:DIR (default: the config's)", "SPEC" },
@@ -221,6 +231,9 @@ main (int argc, char **argv)
     { "warmup", 0, 0, G_OPTION_ARG_INT, &a.warmup, "Linear learning-rate warm-up over N steps", "N" },
     { "lr-half-life", 0, 0, G_OPTION_ARG_DOUBLE, &a.half_life, "Halve the learning rate every N steps (default: constant)", "N" },
     { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &a.clip, "Global gradient-norm bound (default 5)", "X" },
+    { "geco-target", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_target, "GECO: keep the final NLL per image at most X nats, weighting it by a learned λ ≥ 1 (default: off, the plain ELBO)", "X" },
+    { "geco-alpha", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_alpha, "GECO: EMA factor of the constraint (default 0.99)", "A" },
+    { "geco-step", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_step, "GECO: step of λ's parameter per nat of constraint (default 1e-6)", "S" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &a.seed, "Seed of initialisation, data and noise (default 1)", "S" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, "Write the trained weights (no optimizer state) here", "FILE" },
     { "log", 0, 0, G_OPTION_ARG_FILENAME, &a.log, "Append a CSV row every --log-every steps", "FILE.csv" },
@@ -340,6 +353,9 @@ main (int argc, char **argv)
       o.warmup_steps = a.warmup;
       o.decay_half_life = a.half_life;
       o.clip = a.clip;
+      o.geco_target = a.geco_target;
+      o.geco_alpha = a.geco_alpha;
+      o.geco_step = a.geco_step;
       o.seed = (uint64_t) a.seed;
       o.slots = a.slots > 0 ? a.slots : cfg.slots;
       o.iterations = a.iterations > 0 ? a.iterations : cfg.iterations;
@@ -388,7 +404,7 @@ main (int argc, char **argv)
           return CLI_USAGE_ERROR;
         }
       if (fresh)
-        fprintf (log, "step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s,val_purity\n");
+        fprintf (log, "step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s,val_purity,geco_lambda\n");
       fflush (log);
     }
 
@@ -474,7 +490,7 @@ main (int argc, char **argv)
           fprintf (log, ",%.6g,%.1f,", st.lr, elapsed);
           if (!isnan (val_purity))
             fprintf (log, "%.4f", val_purity);
-          fputc ('\n', log);
+          fprintf (log, ",%.4f\n", st.geco_lambda);
           fflush (log);
           if (a.plot && !isnan (val_ari))
             {

@@ -156,11 +156,11 @@ if [ "$n_m" -eq "$n_w" ] && [ "$n_v" -eq "$n_w" ] && grep -qx 'META train.step=4
   pass "checkpoint: $n_w weights, $n_m adam.m, $n_v adam.v, train.step=4"
 else fail "checkpoint contents (weights $n_w, adam.m $n_m, adam.v $n_v)"; grep META c.hdr; fi
 
-want_header='step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s,val_purity'
+want_header='step,loss,nll,kl,grad_norm,images_per_s,val_fg_ari,val_mse,lr,elapsed_s,val_purity,geco_lambda'
 if [ "$(head -n 1 run.csv)" = "$want_header" ] && [ "$(wc -l < run.csv)" -eq 5 ] \
    && [ "$(cut -d, -f1 run.csv | tail -n +2 | tr '\n' ' ')" = "1 2 3 4 " ] \
-   && awk -F, 'NR > 1 && NF != 11 { bad = 1 } END { exit bad }' run.csv; then
-  pass "CSV header and 4 rows of 11 fields"
+   && awk -F, 'NR > 1 && NF != 12 { bad = 1 } END { exit bad }' run.csv; then
+  pass "CSV header and 4 rows of 12 fields"
 else fail "CSV log:"; cat run.csv; fi
 
 # validation rows (steps 2 and 4) carry an FG-ARI in [0, 1], the others none

@@ -26,7 +26,7 @@ loss_at (IodineNet *net, const float *params, const float *images, const float *
 }
 
 static int
-check (gboolean lstm, IodineCoords coords, int mlp_layers)
+check (gboolean lstm, IodineCoords coords, int mlp_layers, float nll_weight)
 {
   IodineConfig c = { 0 };
   c.height = 6;
@@ -65,6 +65,7 @@ check (gboolean lstm, IodineCoords coords, int mlp_layers)
 
   IodineNet *net = iodine_net_new (&m->cfg, L, B, K, T, c.height, c.width, TRUE, &error);
   g_assert_no_error (error);
+  net->nll_weight = nll_weight; /* GECO's λ on the NLL term */
   float *grads = g_new0 (float, L->total);
   loss_at (net, m->params, images, eps);
   iodine_net_backward (net, m->params, grads);
@@ -99,7 +100,7 @@ check (gboolean lstm, IodineCoords coords, int mlp_layers)
             }
         }
     }
-  printf ("lstm=%d coords=%s mlp=%d: worst relative error %.3g, %d mismatches\n", lstm,
+  printf ("nll weight %.1f, lstm=%d coords=%s mlp=%d: worst relative error %.3g, %d mismatches\n", (double) nll_weight, lstm,
           coords == IODINE_COORDS_COS3 ? "cos3" : "linear", mlp_layers, worst, failures);
   iodine_net_free (net);
   g_free (grads);
@@ -112,6 +113,7 @@ check (gboolean lstm, IodineCoords coords, int mlp_layers)
 int
 main (void)
 {
-  int failures = check (TRUE, IODINE_COORDS_COS3, 1) + check (FALSE, IODINE_COORDS_LINEAR, 2);
+  int failures = check (TRUE, IODINE_COORDS_COS3, 1, 1.0f) + check (FALSE, IODINE_COORDS_LINEAR, 2, 1.0f)
+                 + check (FALSE, IODINE_COORDS_COS3, 1, 2.5f);
   return failures ? 1 : 0;
 }

@@ -148,6 +148,71 @@ test_resume_bit_exact (void)
   g_free (images);
 }
 
+/* GECO: with a target far below the reachable NLL, the constraint is
+ * positive, so λ = max(1, softplus(ζ)) grows from 1 step after step; the
+ * GECO state (ζ and the EMA) is in the checkpoint, so a resumed run gives the
+ * same parameters bit for bit; a run without GECO keeps λ = 1. */
+static void
+test_geco (void)
+{
+  const int N = 3, B = 2, H = 12, W = 14;
+  IodineConfig c = tiny_config (H, W);
+  GError *error = NULL;
+  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 5, &error);
+  g_assert_no_error (error);
+  float *images = g_new (float, (size_t) B * H * W * 3);
+  IodineTrainer *trainers[2];
+  for (int k = 0; k < 2; k++)
+    {
+      IodineModel *m = iodine_model_new_random (&c, 5, &error);
+      IodineTrainOptions o;
+      iodine_train_options_init (&o);
+      o.batch = B;
+      o.seed = 5;
+      o.geco_target = -1e6;
+      o.geco_step = 1e-5;
+      g_strlcpy (o.dataset, "tetrominoes", sizeof o.dataset);
+      trainers[k] = iodine_trainer_new (m, &o, &error);
+      g_assert_no_error (error);
+    }
+  IodineTrainer *a = trainers[0], *b = trainers[1];
+  double last = 0.0;
+  for (int i = 0; i < 2 * N; i++)
+    {
+      uint64_t first = iodine_trainer_next_sample (a);
+      for (int j = 0; j < B; j++)
+        g_assert_true (iodine_dataset_get (ds, first + j, images + (size_t) j * H * W * 3, NULL,
+                                           &error));
+      IodineStepStats st;
+      g_assert_true (iodine_trainer_step (a, images, NULL, &st, &error));
+      g_assert_no_error (error);
+      if (i == 0)
+        g_assert_cmpfloat (st.geco_lambda, ==, 1.0);
+      else
+        g_assert_cmpfloat (st.geco_lambda, >, last);
+      last = st.geco_lambda;
+    }
+  printf ("GECO: λ after %d steps %.6f\n", 2 * N, last);
+  for (int i = 0; i < N; i++)
+    step_on_dataset (b, ds, images);
+  char *path = g_build_filename (tmpdir, "geco.ckpt", NULL);
+  g_assert_true (iodine_trainer_save_checkpoint (b, path, NULL, &error));
+  iodine_trainer_free (b);
+  b = iodine_trainer_resume (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (iodine_trainer_options (b)->geco_target == -1e6);
+  for (int i = 0; i < N; i++)
+    step_on_dataset (b, ds, images);
+  IodineModel *ma = iodine_trainer_model (a), *mb = iodine_trainer_model (b);
+  g_assert_cmpint (memcmp (ma->params, mb->params, sizeof (float) * ma->layout.total), ==, 0);
+  g_unlink (path);
+  g_free (path);
+  iodine_trainer_free (a);
+  iodine_trainer_free (b);
+  iodine_dataset_free (ds);
+  g_free (images);
+}
+
 /* Training loss on a fixed batch with fixed noise (no update). */
 static double
 fixed_loss (IodineTrainer *tr, const float *images, const float *eps)
@@ -510,6 +575,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   g_test_add_func ("/trainer/resume-bit-exact", test_resume_bit_exact);
   g_test_add_func ("/trainer/overfit", test_overfit);
+  g_test_add_func ("/trainer/geco", test_geco);
   g_test_add_func ("/trainer/nonfinite-step", test_nonfinite_step);
   g_test_add_func ("/trainer/checkpoint-contents", test_checkpoint_contents);
   g_test_add_func ("/trainer/bad-options-and-metadata", test_bad_options_and_metadata);
