@@ -12,6 +12,7 @@
 #endif
 
 #include "host.h"
+#include "host-gegl.h"
 #include "iodine-config.h"
 
 typedef struct {
@@ -21,17 +22,6 @@ typedef struct {
   int x, y;            /* the region in the layer's coordinates */
   int ox, oy;          /* the layer's offsets */
 } Gimp2Host;
-
-static const char *
-mask_format_for (GeglBuffer *buffer)
-{
-  const char *name = babl_get_name (gegl_buffer_get_format (buffer));
-  if (strncmp (name, "Y'", 2) == 0)
-    return "Y' float";
-  if (strncmp (name, "Y~", 2) == 0)
-    return "Y~ float";
-  return "Y float";
-}
 
 static IodineRegion *
 gimp2_read_region (IodineHost *base, GError **error)
@@ -53,19 +43,12 @@ gimp2_read_region (IodineHost *base, GError **error)
   gimp_drawable_offsets (host->layer, &host->ox, &host->oy);
 
   GeglBuffer *buffer = gimp_drawable_get_buffer (host->layer);
-  gegl_buffer_get (buffer, GEGL_RECTANGLE (x, y, w, h), 1.0,
-                   babl_format ("R'G'B'A float"), region->rgba,
-                   GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  GeglBuffer *sb = has_selection ? gimp_drawable_get_buffer (gimp_image_get_selection (host->image))
+                                 : NULL;
+  host_read_region (region, buffer, sb, x, y, host->ox + x, host->oy + y, w, h);
   g_object_unref (buffer);
-  if (has_selection)
-    {
-      gint32 selection = gimp_image_get_selection (host->image);
-      GeglBuffer *sb = gimp_drawable_get_buffer (selection);
-      gegl_buffer_get (sb, GEGL_RECTANGLE (host->ox + x, host->oy + y, w, h), 1.0,
-                       babl_format (mask_format_for (sb)), region->selection,
-                       GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
-      g_object_unref (sb);
-    }
+  if (sb)
+    g_object_unref (sb);
   return region;
 }
 
@@ -89,16 +72,10 @@ gimp2_write_layers (IodineHost *base, const IodineDecomposition *d,
 {
   Gimp2Host *host = (Gimp2Host *) base;
   int w = iodine_decomposition_width (d), h = iodine_decomposition_height (d);
-  int strip = MIN (h, IODINE_PLUGIN_STRIP_ROWS);
-  float *rgba = g_try_malloc ((gsize) w * strip * 4 * sizeof (float));
-  float *mask = g_try_malloc ((gsize) w * strip * sizeof (float));
-  if (!rgba || !mask)
-    {
-      g_free (rgba);
-      g_free (mask);
-      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY, "Out of memory");
-      return FALSE;
-    }
+  int strip;
+  float *rgba, *mask;
+  if (!host_strip_buffers (w, h, &strip, &rgba, &mask, error))
+    return FALSE;
   GimpImageType type;
   switch (gimp_image_base_type (host->image))
     {
@@ -129,16 +106,7 @@ gimp2_write_layers (IodineHost *base, const IodineDecomposition *d,
         goto remove;
       GeglBuffer *lb = gimp_drawable_get_buffer (layer);
       GeglBuffer *mb = gimp_drawable_get_buffer (lmask);
-      const Babl *mfmt = babl_format (mask_format_for (mb));
-      for (int y0 = 0; y0 < h; y0 += strip)
-        {
-          int rows = MIN (strip, h - y0);
-          iodine_decomposition_layer_pixels (d, i, content, y0, rows, rgba, mask);
-          gegl_buffer_set (lb, GEGL_RECTANGLE (0, y0, w, rows), 0,
-                           babl_format ("R'G'B'A float"), rgba, GEGL_AUTO_ROWSTRIDE);
-          gegl_buffer_set (mb, GEGL_RECTANGLE (0, y0, w, rows), 0, mfmt, mask,
-                           GEGL_AUTO_ROWSTRIDE);
-        }
+      host_write_layer (lb, mb, d, i, content, strip, rgba, mask);
       g_object_unref (lb);
       g_object_unref (mb);
       gimp_drawable_update (layer, 0, 0, w, h);
