@@ -1,6 +1,8 @@
 /* OpenBLAS settings: the fastest kernels this CPU runs, and thread counts. */
 #include "iodine.h"
 
+#include "conv_direct.h"
+
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,5 +37,17 @@ iodine_blas_prefer_fast_kernels (char **argv)
 void
 iodine_blas_set_threads (int n)
 {
-  openblas_set_num_threads (n);
+  if (n <= 0)
+    n = (int) g_get_num_processors ();
+  /* One pool busy at a time: where the direct convolutions run (nearly all
+   * of the work), they use the n threads and OpenBLAS (the small encoder,
+   * MLP and LSTM products) one, so that its idle workers do not spin
+   * against ours; elsewhere OpenBLAS threads the im2col GEMMs. */
+  if (conv_direct_enabled ())
+    {
+      openblas_set_num_threads (1);
+      conv_direct_set_threads (n);
+    }
+  else
+    openblas_set_num_threads (n);
 }

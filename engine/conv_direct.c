@@ -25,6 +25,15 @@
 
 int openblas_get_num_threads (void);
 
+/* Threads of the direct kernels; 0: as many as OpenBLAS uses. */
+static int conv_direct_threads;
+
+void
+conv_direct_set_threads (int n)
+{
+  conv_direct_threads = n;
+}
+
 static gboolean
 cpu_has_avx512 (void)
 {
@@ -38,8 +47,8 @@ cpu_has_avx512 (void)
 #endif
 }
 
-static gboolean
-enabled (void)
+gboolean
+conv_direct_enabled (void)
 {
   return g_getenv ("IODINE_CONV_GEMM") == NULL && cpu_has_avx512 ();
 }
@@ -68,13 +77,13 @@ conv_direct_available (const ConvShape *s)
 {
   return (shape_ok (s->cin, s->cout, s->k, s->stride)
           || small_shape_ok (s->cin, s->cout, s->k, s->stride))
-         && enabled ();
+         && conv_direct_enabled ();
 }
 
 gboolean
 conv_direct_backward_input_available (const ConvShape *s)
 {
-  return shape_ok (s->cout, s->cin, s->k, s->stride) && enabled ();
+  return shape_ok (s->cout, s->cin, s->k, s->stride) && conv_direct_enabled ();
 }
 
 /* The weight gradient vectorises over input channels and broadcasts output
@@ -89,7 +98,7 @@ dw_shape_ok (const ConvShape *s)
 gboolean
 conv_direct_backward_weights_available (const ConvShape *s)
 {
-  return dw_shape_ok (s) && enabled ();
+  return dw_shape_ok (s) && conv_direct_enabled ();
 }
 
 static size_t
@@ -527,7 +536,8 @@ pool_worker (gpointer data, gpointer user_data)
 static void
 run_job (const Job *job, int units)
 {
-  int parts = MIN (MAX (openblas_get_num_threads (), 1), MAX_THREADS);
+  int parts = MIN (MAX (conv_direct_threads > 0 ? conv_direct_threads : openblas_get_num_threads (), 1),
+                   MAX_THREADS);
   parts = MIN (parts, MAX (units, 1));
   static GThreadPool *pool;
   if (parts > 1 && g_once_init_enter (&pool))

@@ -33,6 +33,11 @@ gboolean conv_direct_backward_weights_available (const ConvShape *s);
  * them handles s). */
 size_t conv_direct_workspace_floats (const ConvShape *s);
 
+/* TRUE if the direct kernels run here (AVX-512 CPU, IODINE_CONV_GEMM unset). */
+gboolean conv_direct_enabled (void);
+/* Threads the direct kernels split their work over (0: OpenBLAS's count). */
+void conv_direct_set_threads (int n);
+
 /* y = conv (x, w) + b, or y += conv (x, w) if accumulate (b unused then). */
 void conv_direct_forward (float *y, const float *x, const float *w, const float *b,
                           const ConvShape *s, float *work, gboolean accumulate);

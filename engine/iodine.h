@@ -143,7 +143,8 @@ gboolean iodine_result_save (const IodineResult *result, const char *path,
  * thing in main(); argv is passed to execv. Does nothing if the variable is
  * already set. */
 void iodine_blas_prefer_fast_kernels (char **argv);
-/* Number of threads OpenBLAS uses (process-wide). */
+/* Number of threads the engine computes with (process-wide; ≤ 0: every
+ * core): the direct convolution kernels on AVX-512 CPUs, else OpenBLAS. */
 void iodine_blas_set_threads (int n);
 
 G_END_DECLS

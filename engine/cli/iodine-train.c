@@ -310,8 +310,7 @@ main (int argc, char **argv)
       return CLI_USAGE_ERROR;
   if (a.resume && (a.init || a.config))
     return cli_usage (PROG, "--resume continues a run as it was; it cannot be combined with --config or --init");
-  if (a.threads > 0)
-    iodine_blas_set_threads (a.threads);
+  iodine_blas_set_threads (a.threads);
 
   IodineTrainer *tr = NULL;
   if (a.resume)

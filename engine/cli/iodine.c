@@ -345,6 +345,7 @@ int
 main (int argc, char **argv)
 {
   iodine_blas_prefer_fast_kernels (argv);
+  iodine_blas_set_threads (0);
   if (argc < 2)
     {
       usage_all (stderr);
