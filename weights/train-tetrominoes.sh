@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Resumes (or starts) the Tetrominoes training run in the background, from the
 # committed checkpoint when runs/tet1 is not there: the command in
-# weights/README.md. Stop it with `pkill -INT -f runs/tet1/iodine-train`:
+# weights/README.md. Stop it with `kill -INT $(cat runs/tet1/train.pid)`:
 # it finishes the step and writes its checkpoint. Then
 # `weights/update-from-run.sh runs/tet1 tetrominoes` and commit weights/.
 set -euo pipefail
@@ -26,4 +26,5 @@ nohup ./iodine-train "${start[@]}" --threads "${IODINE_THREADS:-0}" --steps 2000
   --log train.csv --log-every 10 --validate-every 250 --val-count 32 \
   --plot curve.png --sheet sheet.png --checkpoint tet.ckpt --checkpoint-every 50 \
   --out tetrominoes.safetensors >> train.log 2>&1 &
+echo $! > train.pid
 echo "training in the background (pid $!); progress: tail -f $run/train.log"
