@@ -2,6 +2,7 @@
 #include "iodine.h"
 
 #include "conv_direct.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ iodine_blas_set_threads (int n)
    * of the work), they use the n threads and OpenBLAS (the small encoder,
    * MLP and LSTM products) one, so that its idle workers do not spin
    * against ours; elsewhere OpenBLAS threads the im2col GEMMs. */
+  iodine_parallel_set_threads (n);
   if (conv_direct_enabled ())
     {
       openblas_set_num_threads (1);

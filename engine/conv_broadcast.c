@@ -1,5 +1,7 @@
 #include "conv_broadcast.h"
 
+#include "parallel.h"
+
 #include <cblas.h>
 #include <string.h>
 
@@ -32,12 +34,88 @@ tap_range (int o, int pad, int k, int n, int *lo, int *hi)
   *hi = n - o + pad < k ? n - o + pad : k;
 }
 
+typedef struct {
+  const ConvShape *s;
+  float *y;                   /* forward: output */
+  const float *dy;            /* backward: output gradient */
+  float *wz;                  /* forward: W·z per slot; backward: sd */
+  const float *cc;            /* forward: coordinate part + bias */
+  float *unused;
+} BroadcastJob;
+
+/* Output of slots [begin, end): the coordinate part plus W·z summed over
+ * the taps that fall inside the image. */
+static void
+forward_slots (int begin, int end, void *ctx)
+{
+  const BroadcastJob *j = ctx;
+  const ConvShape *s = j->s;
+  const int k = s->k, C = s->cout, H = s->h, W = s->w, taps = k * k;
+  const size_t P = (size_t) H * W;
+  for (int n = begin; n < end; n++)
+    {
+      const float *wzn = j->wz + (size_t) n * taps * C;
+      for (int oy = 0; oy < H; oy++)
+        {
+          int y0, y1;
+          tap_range (oy, s->pad, k, H, &y0, &y1);
+          for (int ox = 0; ox < W; ox++)
+            {
+              int x0, x1;
+              tap_range (ox, s->pad, k, W, &x0, &x1);
+              float *out = j->y + ((size_t) n * P + (size_t) oy * W + ox) * C;
+              memcpy (out, j->cc + ((size_t) oy * W + ox) * C, sizeof (float) * C);
+              for (int ky = y0; ky < y1; ky++)
+                for (int kx = x0; kx < x1; kx++)
+                  {
+                    const float *v = wzn + (size_t) (ky * k + kx) * C;
+                    for (int co = 0; co < C; co++)
+                      out[co] += v[co];
+                  }
+            }
+        }
+    }
+}
+
+/* sd[n, tap, co] of slots [begin, end): Σ of dy over the positions where
+ * the tap falls inside the image. */
+static void
+backward_slots (int begin, int end, void *ctx)
+{
+  const BroadcastJob *j = ctx;
+  const ConvShape *s = j->s;
+  const int k = s->k, C = s->cout, H = s->h, W = s->w, taps = k * k;
+  const size_t P = (size_t) H * W;
+  for (int n = begin; n < end; n++)
+    {
+      float *sdn = j->wz + (size_t) n * taps * C;
+      memset (sdn, 0, sizeof (float) * taps * C);
+      for (int oy = 0; oy < H; oy++)
+        {
+          int y0, y1;
+          tap_range (oy, s->pad, k, H, &y0, &y1);
+          for (int ox = 0; ox < W; ox++)
+            {
+              int x0, x1;
+              tap_range (ox, s->pad, k, W, &x0, &x1);
+              const float *d = j->dy + ((size_t) n * P + (size_t) oy * W + ox) * C;
+              for (int ky = y0; ky < y1; ky++)
+                for (int kx = x0; kx < x1; kx++)
+                  {
+                    float *v = sdn + (size_t) (ky * k + kx) * C;
+                    for (int co = 0; co < C; co++)
+                      v[co] += d[co];
+                  }
+            }
+        }
+    }
+}
+
 void
 conv_broadcast_forward (float *y, const float *z, const float *coords, const float *w,
                         const float *b, const ConvShape *s, float *work)
 {
   const int k = s->k, taps = k * k, M = s->cin - 2, C = s->cout, H = s->h, W = s->w;
-  const size_t P = (size_t) H * W;
   float *wt = work, *wz = wt + (size_t) taps * C * M, *cc = wz + (size_t) s->n * taps * C;
   gather_wz (wt, w, s);
   /* wz[n, (tap, co)] = z[n, :] · wt[(tap, co), :] */
@@ -63,29 +141,8 @@ conv_broadcast_forward (float *y, const float *z, const float *coords, const flo
                 }
             }
       }
-  for (int n = 0; n < s->n; n++)
-    {
-      const float *wzn = wz + (size_t) n * taps * C;
-      for (int oy = 0; oy < H; oy++)
-        {
-          int y0, y1;
-          tap_range (oy, s->pad, k, H, &y0, &y1);
-          for (int ox = 0; ox < W; ox++)
-            {
-              int x0, x1;
-              tap_range (ox, s->pad, k, W, &x0, &x1);
-              float *out = y + ((size_t) n * P + (size_t) oy * W + ox) * C;
-              memcpy (out, cc + ((size_t) oy * W + ox) * C, sizeof (float) * C);
-              for (int ky = y0; ky < y1; ky++)
-                for (int kx = x0; kx < x1; kx++)
-                  {
-                    const float *v = wzn + (size_t) (ky * k + kx) * C;
-                    for (int co = 0; co < C; co++)
-                      out[co] += v[co];
-                  }
-            }
-        }
-    }
+  BroadcastJob job = { s, y, NULL, wz, cc, NULL };
+  iodine_parallel_for (s->n, forward_slots, &job);
 }
 
 void
@@ -96,33 +153,15 @@ conv_broadcast_backward (float *dz, float *dw, float *db, const float *dy, const
   const size_t P = (size_t) H * W;
   float *wt = work, *sd = wt + (size_t) taps * C * M, *g = sd + (size_t) s->n * taps * C;
   float *tmp = g + 2 * P * C;
-  /* sd[n, tap, co] = Σ over the positions where the tap is inside of dy */
-  memset (sd, 0, sizeof (float) * s->n * taps * C);
+  /* sd per slot in parallel; g = Σ_n dy (a reduction over slots) serially */
+  BroadcastJob job = { s, NULL, dy, sd, NULL, NULL };
+  iodine_parallel_for (s->n, backward_slots, &job);
   memset (g, 0, sizeof (float) * P * C);
   for (int n = 0; n < s->n; n++)
     {
-      float *sdn = sd + (size_t) n * taps * C;
-      for (int oy = 0; oy < H; oy++)
-        {
-          int y0, y1;
-          tap_range (oy, s->pad, k, H, &y0, &y1);
-          for (int ox = 0; ox < W; ox++)
-            {
-              int x0, x1;
-              tap_range (ox, s->pad, k, W, &x0, &x1);
-              const float *d = dy + ((size_t) n * P + (size_t) oy * W + ox) * C;
-              float *gp = g + ((size_t) oy * W + ox) * C;
-              for (int co = 0; co < C; co++)
-                gp[co] += d[co];
-              for (int ky = y0; ky < y1; ky++)
-                for (int kx = x0; kx < x1; kx++)
-                  {
-                    float *v = sdn + (size_t) (ky * k + kx) * C;
-                    for (int co = 0; co < C; co++)
-                      v[co] += d[co];
-                  }
-            }
-        }
+      const float *d = dy + (size_t) n * P * C;
+      for (size_t i = 0; i < P * C; i++)
+        g[i] += d[i];
     }
   if (dz)
     {

@@ -1,5 +1,9 @@
 #include "layers.h"
 
+#include "parallel.h"
+
+#include <glib.h>
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -47,8 +51,8 @@ expm1_neg (float x)
 #define HOT_LOOP
 #endif
 
-HOT_LOOP void
-elu_forward (float *y, const float *x, size_t n)
+HOT_LOOP static void
+elu_forward_span (float *y, const float *x, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     {
@@ -58,14 +62,55 @@ elu_forward (float *y, const float *x, size_t n)
     }
 }
 
-HOT_LOOP void
-elu_backward (float *dx, const float *dy, const float *y, size_t n)
+HOT_LOOP static void
+elu_backward_span (float *dx, const float *dy, const float *y, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     {
       float neg = dy[i] * (y[i] + 1.0f);
       dx[i] += y[i] > 0.0f ? dy[i] : neg;
     }
+}
+
+/* Large element-wise passes are split over the engine's threads in blocks
+ * of ELU_BLOCK elements (each element is computed the same way on any
+ * thread). */
+#define ELU_BLOCK 16384
+
+typedef struct {
+  float *out;
+  const float *a, *b;
+  size_t n;
+} EluJob;
+
+static void
+elu_forward_blocks (int begin, int end, void *ctx)
+{
+  const EluJob *j = ctx;
+  size_t i0 = (size_t) begin * ELU_BLOCK, i1 = MIN ((size_t) end * ELU_BLOCK, j->n);
+  elu_forward_span (j->out + i0, j->a + i0, i1 - i0);
+}
+
+static void
+elu_backward_blocks (int begin, int end, void *ctx)
+{
+  const EluJob *j = ctx;
+  size_t i0 = (size_t) begin * ELU_BLOCK, i1 = MIN ((size_t) end * ELU_BLOCK, j->n);
+  elu_backward_span (j->out + i0, j->a + i0, j->b + i0, i1 - i0);
+}
+
+void
+elu_forward (float *y, const float *x, size_t n)
+{
+  EluJob j = { y, x, NULL, n };
+  iodine_parallel_for ((int) ((n + ELU_BLOCK - 1) / ELU_BLOCK), elu_forward_blocks, &j);
+}
+
+void
+elu_backward (float *dx, const float *dy, const float *y, size_t n)
+{
+  EluJob j = { dx, dy, y, n };
+  iodine_parallel_for ((int) ((n + ELU_BLOCK - 1) / ELU_BLOCK), elu_backward_blocks, &j);
 }
 
 void

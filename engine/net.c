@@ -2,6 +2,9 @@
 #include "net.h"
 
 #include "conv_broadcast.h"
+#include "mixture.h"
+#include "net_private.h"
+#include "parallel.h"
 
 #include <math.h>
 #include <string.h>
@@ -236,4 +239,70 @@ iodine_net_train_loss (const IodineNet *net)
   for (int t = 1; t <= net->T; t++)
     s += (double) t / net->T * (net->nll_weight * net->nll[t] + net->kl[t]);
   return s;
+}
+
+/* --- the likelihood of every image of the batch, images over the threads --- */
+
+typedef enum { MIX_FORWARD, MIX_LOSS_BACKWARD, MIX_INPUTS_BACKWARD } MixMode;
+
+typedef struct {
+  IodineNet *net;
+  int s;
+  MixMode mode;
+  gboolean with_loo;
+  float w;
+  double *nll;                /* MIX_FORWARD: per image */
+} MixJob;
+
+static void
+mixture_images (int begin, int end, void *ctx)
+{
+  const MixJob *j = ctx;
+  IodineNet *net = j->net;
+  const int K = net->K, P = net->P, s = j->s, Cin = net->Cin;
+  const float scale = net->cfg->pixel_scale;
+  for (int b = begin; b < end; b++)
+    {
+      size_t o = (size_t) b * K * P;
+      const float *x = net->image + (size_t) b * P * 3;
+      const float *out = net_dec_out (net, s) + o * 4;
+      switch (j->mode)
+        {
+        case MIX_FORWARD:
+          j->nll[b] = mixture_forward (net->logp + (size_t) b * P, net_masks (net, s) + o,
+                                       net_resp (net, s) + o, net_post (net, s) + o,
+                                       j->with_loo ? net->loo + o : NULL, x, out, K, P, scale);
+          break;
+        case MIX_LOSS_BACKWARD:
+          mixture_loss_backward (net->d_out + o * 4, x, out, net_masks (net, s) + o,
+                                 net_resp (net, s) + o, j->w, K, P, scale);
+          break;
+        case MIX_INPUTS_BACKWARD:
+          mixture_inputs_backward (net->d_out + o * 4, net->d_in + o * Cin + 7,
+                                   net->d_in + o * Cin + 8, Cin, x, out, net_masks (net, s) + o,
+                                   net_post (net, s) + o, K, P, scale);
+          break;
+        }
+    }
+}
+
+void
+net_mixture_forward (IodineNet *net, int s, gboolean with_loo, double *nll_per_image)
+{
+  MixJob j = { net, s, MIX_FORWARD, with_loo, 0.0f, nll_per_image };
+  iodine_parallel_for (net->B, mixture_images, &j);
+}
+
+void
+net_mixture_loss_backward (IodineNet *net, int s, float w)
+{
+  MixJob j = { net, s, MIX_LOSS_BACKWARD, FALSE, w, NULL };
+  iodine_parallel_for (net->B, mixture_images, &j);
+}
+
+void
+net_mixture_inputs_backward (IodineNet *net, int s)
+{
+  MixJob j = { net, s, MIX_INPUTS_BACKWARD, FALSE, 0.0f, NULL };
+  iodine_parallel_for (net->B, mixture_images, &j);
 }

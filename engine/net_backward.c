@@ -18,7 +18,7 @@ refine_backward (IodineNet *net, const float *params, float *grads, int t, float
 {
   const ParamLayout *L = net->layout;
   const IodineConfig *c = net->cfg;
-  const int N = net->N, M = net->M, P = net->P, K = net->K, F = L->flat;
+  const int N = net->N, M = net->M, P = net->P, F = L->flat;
   const int s = t;
 
   /* update: λ^(t+1) = λ^(t) + Linear(h) */
@@ -122,14 +122,7 @@ refine_backward (IodineNet *net, const float *params, float *grads, int t, float
       d[2] += g[4];
       d[3] += g[5];
     }
-  for (int b = 0; b < net->B; b++)
-    {
-      size_t o = (size_t) b * K * P;
-      mixture_inputs_backward (net->d_out + o * 4, net->d_in + o * Cin + 7,
-                               net->d_in + o * Cin + 8, Cin, net->image + (size_t) b * P * 3,
-                               net_dec_out (net, s) + o * 4, net_masks (net, s) + o,
-                               net_post (net, s) + o, K, P, net->cfg->pixel_scale);
-    }
+  net_mixture_inputs_backward (net, s);
 }
 
 void
@@ -137,8 +130,7 @@ iodine_net_backward (IodineNet *net, const float *params, float *grads)
 {
   g_return_if_fail (net->train);
   const ParamLayout *L = net->layout;
-  const int N = net->N, M = net->M, P = net->P, K = net->K, B = net->B, T = net->T;
-  const float scale = net->cfg->pixel_scale;
+  const int N = net->N, M = net->M, P = net->P, B = net->B, T = net->T;
   float *d_lam = g_new0 (float, (size_t) N * 2 * M);
   memset (net->d_lambda, 0, sizeof (float) * N * 2 * M);
   if (net->Hl > 0)
@@ -159,13 +151,7 @@ iodine_net_backward (IodineNet *net, const float *params, float *grads)
 
       const float w = (float) t / T / B;
       if (w > 0.0f)
-        for (int b = 0; b < B; b++)
-          {
-            size_t o = (size_t) b * K * P;
-            mixture_loss_backward (net->d_out + o * 4, net->image + (size_t) b * P * 3,
-                                   net_dec_out (net, s) + o * 4, net_masks (net, s) + o,
-                                   net_resp (net, s) + o, w * net->nll_weight, K, P, scale);
-          }
+        net_mixture_loss_backward (net, s, w * net->nll_weight);
       float *dz = net->d_small_a;
       net_decoder_backward (net, params, grads, s, dz);
 

@@ -197,7 +197,6 @@ iodine_net_forward (IodineNet *net, const float *params, const float *images, co
 {
   const ParamLayout *L = net->layout;
   const int N = net->N, M = net->M, P = net->P, K = net->K, B = net->B, T = net->T;
-  const float scale = net->cfg->pixel_scale;
   net->params = params;
   memcpy (net->image, images, sizeof (float) * B * P * 3);
   for (int n = 0; n < N; n++)
@@ -225,14 +224,11 @@ iodine_net_forward (IodineNet *net, const float *params, const float *images, co
       decoder_forward (net, params, s);
 
       double nll = 0.0, kl = 0.0;
+      double *nll_img = net->loss_img + (size_t) t * B;
+      net_mixture_forward (net, s, t < T, nll_img);
       for (int b = 0; b < B; b++)
         {
-          size_t o = (size_t) b * K * P;
-          double nll_b = mixture_forward (net->logp + (size_t) b * P, net_masks (net, s) + o,
-                                          net_resp (net, s) + o, net_post (net, s) + o,
-                                          t < T ? net->loo + o : NULL,
-                                          net->image + (size_t) b * P * 3,
-                                          net_dec_out (net, s) + o * 4, K, P, scale);
+          double nll_b = nll_img[b];
           double kl_b = 0.0;
           for (int k = 0; k < K; k++)
             for (int m = 0; m < M; m++)
@@ -268,13 +264,7 @@ iodine_net_forward (IodineNet *net, const float *params, const float *images, co
         break;
 
       memset (net->d_out, 0, sizeof (float) * N * P * 4);
-      for (int b = 0; b < B; b++)
-        {
-          size_t o = (size_t) b * K * P;
-          mixture_loss_backward (net->d_out + o * 4, net->image + (size_t) b * P * 3,
-                                 net_dec_out (net, s) + o * 4, net_masks (net, s) + o,
-                                 net_resp (net, s) + o, 1.0f, K, P, scale);
-        }
+      net_mixture_loss_backward (net, s, 1.0f);
       float *glam = net->train ? net->sg_glam + (size_t) t * N * 2 * M : NULL;
       if (net->sg_frozen)
         memcpy (net->grad_lambda, glam, sizeof (float) * N * 2 * M);

@@ -76,6 +76,14 @@ net_glam_xhat (IodineNet *n, int s)
   return n->glam_xhat + (size_t) s * n->N * 2 * n->M;
 }
 
+/* The likelihood of every image of the batch (mixture.h), the images split
+ * over the engine's threads: forward (per-image NLL into nll_per_image),
+ * d_out += w·∂(−log p)/∂(decoder output), and d_out += the backward of the
+ * mask and mask-posterior channels of net->d_in. */
+void net_mixture_forward (IodineNet *net, int s, gboolean with_loo, double *nll_per_image);
+void net_mixture_loss_backward (IodineNet *net, int s, float w);
+void net_mixture_inputs_backward (IodineNet *net, int s);
+
 /* Backpropagates net->d_out through the decoder of saved iteration s:
  * parameter gradients into grads (NULL: none), ∂/∂z into dz [N, M]. */
 void net_decoder_backward (IodineNet *net, const float *params, float *grads, int s, float *dz);

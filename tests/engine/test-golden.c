@@ -10,6 +10,8 @@
 #include "model_private.h"
 #include "net.h"
 #include "net_private.h"
+#include "conv_direct.h"
+#include "parallel.h"
 #include "tensorfile.h"
 
 #include <math.h>
@@ -156,6 +158,48 @@ check_training_gradients (const char *name)
   iodine_tensor_file_free (f);
 }
 
+/* The engine's threads split work by slot, image or block, never a sum:
+ * gradients and decompositions are bit-identical for any thread count. */
+static void
+check_thread_invariance (void)
+{
+  IodineTensorFile *f = open_golden ("train-tiny.safetensors");
+  GError *error = NULL;
+  IodineModel *m = model_from_tensor_file (f, TRUE, &error);
+  g_assert_no_error (error);
+  const IodineTensor *images = iodine_tensor_file_get (f, "images");
+  const IodineTensor *eps = iodine_tensor_file_get (f, "eps");
+  const int B = (int) images->shape[0], T = (int) eps->shape[0] - 1, K = (int) eps->shape[2];
+  float *grads[2];
+  double loss[2];
+  const int threads[2] = { 1, 3 };
+  for (int r = 0; r < 2; r++)
+    {
+      iodine_parallel_set_threads (threads[r]);
+      conv_direct_set_threads (threads[r]);
+      IodineNet *net = iodine_net_new (&m->cfg, &m->layout, B, K, T, m->cfg.height,
+                                       m->cfg.width, TRUE, &error);
+      g_assert_no_error (error);
+      g_assert_true (iodine_net_forward (net, m->params, images->data, eps->data, NULL, NULL,
+                                         NULL, NULL, &error));
+      grads[r] = g_new0 (float, m->layout.total);
+      iodine_net_backward (net, m->params, grads[r]);
+      loss[r] = iodine_net_train_loss (net);
+      iodine_net_free (net);
+    }
+  iodine_parallel_set_threads (1);
+  conv_direct_set_threads (0);
+  gboolean same = loss[0] == loss[1]
+                  && memcmp (grads[0], grads[1], sizeof (float) * m->layout.total) == 0;
+  printf ("threads 1 vs 3: loss and every gradient bit-identical: %s\n", same ? "ok" : "FAIL");
+  if (!same)
+    failures++;
+  g_free (grads[0]);
+  g_free (grads[1]);
+  iodine_model_free (m);
+  iodine_tensor_file_free (f);
+}
+
 int
 main (void)
 {
@@ -166,6 +210,7 @@ main (void)
       check_decomposition (configs[c], runs[r]);
   check_training_gradients ("train-tiny.safetensors");
   check_training_gradients ("train-tiny-nolstm.safetensors");
+  check_thread_invariance ();
   printf ("%d failures\n", failures);
   return failures ? 1 : 0;
 }
