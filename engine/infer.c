@@ -12,15 +12,20 @@ iodine_run_options_init (IodineRunOptions *o)
   memset (o, 0, sizeof *o);
 }
 
+/* The net's buffers plus the result's arrays: image (3P), masks, logits and
+ * means (5KP) and the masks of every iteration (K(T+1)P). */
+static size_t
+working_set (const IodineModel *m, int height, int width, int K, int T)
+{
+  size_t P = (size_t) height * width;
+  return iodine_net_bytes (&m->cfg, &m->layout, 1, K, T, height, width, FALSE)
+         + sizeof (float) * P * (3 + (size_t) K * (T + 6));
+}
+
 size_t
 iodine_decompose_working_set (const IodineModel *m, int height, int width, int slots)
 {
-  int K = slots > 0 ? slots : m->cfg.slots;
-  int T = m->cfg.iterations;
-  size_t P = (size_t) height * width;
-  /* the net, plus the result's arrays for the largest T a caller may ask */
-  return iodine_net_bytes (&m->cfg, &m->layout, 1, K, T, height, width, FALSE)
-         + sizeof (float) * P * (3 + K * (6 + (size_t) (T + 1)));
+  return working_set (m, height, width, slots > 0 ? slots : m->cfg.slots, m->cfg.iterations);
 }
 
 typedef struct {
@@ -68,8 +73,7 @@ iodine_decompose (const IodineModel *m, const float *image, int height, int widt
                    "the image is %d×%d pixels; at least 2×2 is needed", width, height);
       return NULL;
     }
-  size_t need = iodine_net_bytes (&m->cfg, &m->layout, 1, K, T, height, width, FALSE)
-                + sizeof (float) * (size_t) height * width * K * (T + 7);
+  size_t need = working_set (m, height, width, K, T);
   if (need > IODINE_MAX_WORKING_SET)
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
