@@ -10,18 +10,6 @@
 
 /* ---- arguments ----------------------------------------------------------- */
 
-void
-iodine_plugin_values_defaults (IodineDecomposeValues *values)
-{
-  memset (values, 0, sizeof *values);
-  values->slots = 4;
-  values->iterations = 5;
-  values->seed = -1;
-  values->deterministic = FALSE;
-  values->weights[0] = '\0';
-  values->content = IODINE_CONTENT_ORIGINAL;
-}
-
 gboolean
 iodine_plugin_values_validate (const IodineDecomposeValues *values, GError **error)
 {

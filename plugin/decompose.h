@@ -16,9 +16,7 @@ G_BEGIN_DECLS
 /* The largest region (width × height) the plug-in accepts. */
 #define IODINE_PLUGIN_MAX_PIXELS ((gsize) 100 * 1000 * 1000)
 
-/* Defaults of the procedure's arguments (slots 4, iterations 5, seed −1,
- * sampling, default model, content "original"). */
-void iodine_plugin_values_defaults (IodineDecomposeValues *values);
+/* (Defaults of the arguments: iodine_decompose_values_init, iodine-dialog.h.) */
 /* Checks the ranges of every argument; the message names the argument. */
 gboolean iodine_plugin_values_validate (const IodineDecomposeValues *values, GError **error);
 /* "original" / "reconstruction" ↔ IodineContentMode. */

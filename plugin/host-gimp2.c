@@ -217,7 +217,7 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   Gimp2Host host = { { &gimp2_ops }, param[1].data.d_image, param[2].data.d_drawable, 0, 0, 0, 0 };
 
   IodineDecomposeValues v;
-  iodine_plugin_values_defaults (&v);
+  iodine_decompose_values_init (&v);
   if (run_mode != GIMP_RUN_NONINTERACTIVE && gimp_get_data_size (IODINE_PROCEDURE) == sizeof v)
     {
       gimp_get_data (IODINE_PROCEDURE, &v);

@@ -186,7 +186,7 @@ iodine_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     }
 
   IodineDecomposeValues v;
-  iodine_plugin_values_defaults (&v);
+  iodine_decompose_values_init (&v);
   int slots = 0, iterations = 0, seed = 0;
   gboolean deterministic = FALSE;
   char *weights = NULL;

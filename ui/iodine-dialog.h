@@ -9,6 +9,7 @@
 #define IODINE_DIALOG_H
 
 #include <gtk/gtk.h>
+#include <string.h>
 
 G_BEGIN_DECLS
 
@@ -34,7 +35,20 @@ typedef struct {
 #define IODINE_ITERATIONS_MIN 1
 #define IODINE_ITERATIONS_MAX 20
 
-void iodine_decompose_values_init (IodineDecomposeValues *values);
+/* The procedure's defaults: 4 slots, 5 iterations, a random seed, sampling,
+ * the default model, original pixels. Inline, so that the plug-in's core
+ * (built without the dialog when GTK is missing) and the dialog share it. */
+static inline void
+iodine_decompose_values_init (IodineDecomposeValues *values)
+{
+  memset (values, 0, sizeof *values);
+  values->slots = 4;
+  values->iterations = 5;
+  values->seed = -1;
+  values->deterministic = FALSE;
+  values->weights[0] = '\0';
+  values->content = IODINE_CONTENT_ORIGINAL;
+}
 
 /* A weights file the user can pick by name. */
 typedef struct {

@@ -78,7 +78,7 @@ main (int argc, char **argv)
         p[3] = 1.0f;
       }
   IodineDecomposeValues values;
-  iodine_plugin_values_defaults (&values);
+  iodine_decompose_values_init (&values);
   values.slots = slots;
   values.seed = 1;
 

@@ -18,7 +18,7 @@ test_values (void)
 {
   IodineDecomposeValues v;
   GError *error = NULL;
-  iodine_plugin_values_defaults (&v);
+  iodine_decompose_values_init (&v);
   g_assert_true (iodine_plugin_values_validate (&v, &error));
   v.slots = 17;
   g_assert_false (iodine_plugin_values_validate (&v, &error));
@@ -89,7 +89,7 @@ test_decompose (gconstpointer with_selection)
   g_assert_no_error (error);
   g_free (wpath);
   IodineDecomposeValues v;
-  iodine_plugin_values_defaults (&v);
+  iodine_decompose_values_init (&v);
   v.seed = 3;
   v.slots = 5;
   v.iterations = 2;
@@ -202,7 +202,7 @@ test_driver (void)
   FakeHost host = { { &fake_ops }, 0, FALSE, 0, 0.0 };
   IodineDecomposeValues v;
   GError *error = NULL;
-  iodine_plugin_values_defaults (&v);
+  iodine_decompose_values_init (&v);
   char *wpath = g_build_filename (weights_dir, "tetrominoes.safetensors", NULL);
   g_strlcpy (v.weights, wpath, sizeof v.weights);
   g_free (wpath);
