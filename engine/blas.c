@@ -46,10 +46,7 @@ iodine_blas_set_threads (int n)
    * against ours; elsewhere OpenBLAS threads the im2col GEMMs. */
   iodine_parallel_set_threads (n);
   if (conv_direct_enabled ())
-    {
-      openblas_set_num_threads (1);
-      conv_direct_set_threads (n);
-    }
+    openblas_set_num_threads (1);
   else
     openblas_set_num_threads (n);
 }

@@ -1,6 +1,8 @@
 /* Direct stride-1 convolution kernels for AVX-512 (see conv_direct.h). */
 #include "conv_direct.h"
 
+#include "parallel.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +21,9 @@
 #define MAX_NV 4
 /* Most output pixels per register block. */
 #define MAX_R 12
-/* Most threads the kernels split their work over (the OpenBLAS thread
+/* Most threads the kernels split their work over (the engine's thread
  * count, capped); each has its own padded image in the workspace. */
 #define MAX_THREADS 4
-
-int openblas_get_num_threads (void);
-
-/* Threads of the direct kernels; 0: as many as OpenBLAS uses. */
-static int conv_direct_threads;
-
-void
-conv_direct_set_threads (int n)
-{
-  conv_direct_threads = n;
-}
 
 static gboolean
 cpu_has_avx512 (void)
@@ -513,58 +504,25 @@ job_part (const Job *j, int part, int parts)
 typedef struct
 {
   const Job *job;
-  int part, parts;
-  GMutex *lock;
-  GCond *done;
-  int *pending;
-} Task;
+  int parts;
+} Parts;
 
 static void
-pool_worker (gpointer data, gpointer user_data)
+run_parts (int begin, int end, void *ctx)
 {
-  (void) user_data;
-  Task *t = data;
-  job_part (t->job, t->part, t->parts);
-  g_mutex_lock (t->lock);
-  if (--*t->pending == 0)
-    g_cond_signal (t->done);
-  g_mutex_unlock (t->lock);
+  const Parts *p = ctx;
+  for (int part = begin; part < end; part++)
+    job_part (p->job, part, p->parts);
 }
 
-/* Runs job in parts on the calling thread and up to MAX_THREADS − 1 pool
- * threads, as many parts as OpenBLAS has threads (at most units). */
+/* Runs job in as many parts as the engine has threads (at most MAX_THREADS,
+ * whose padded buffers the workspace holds, and at most units). */
 static void
 run_job (const Job *job, int units)
 {
-  int parts = MIN (MAX (conv_direct_threads > 0 ? conv_direct_threads : openblas_get_num_threads (), 1),
-                   MAX_THREADS);
-  parts = MIN (parts, MAX (units, 1));
-  static GThreadPool *pool;
-  if (parts > 1 && g_once_init_enter (&pool))
-    g_once_init_leave (&pool, g_thread_pool_new (pool_worker, NULL, MAX_THREADS - 1, FALSE, NULL));
-  if (parts == 1 || !pool)
-    {
-      job_part (job, 0, 1);
-      return;
-    }
-  GMutex lock;
-  GCond done;
-  g_mutex_init (&lock);
-  g_cond_init (&done);
-  int pending = parts - 1;
-  Task tasks[MAX_THREADS];
-  for (int p = 1; p < parts; p++)
-    {
-      tasks[p] = (Task){ job, p, parts, &lock, &done, &pending };
-      g_thread_pool_push (pool, &tasks[p], NULL);
-    }
-  job_part (job, 0, parts);
-  g_mutex_lock (&lock);
-  while (pending > 0)
-    g_cond_wait (&done, &lock);
-  g_mutex_unlock (&lock);
-  g_mutex_clear (&lock);
-  g_cond_clear (&done);
+  int parts = MIN (MIN (iodine_parallel_threads (), MAX_THREADS), MAX (units, 1));
+  Parts p = { job, parts };
+  iodine_parallel_for (parts, run_parts, &p);
 }
 
 #endif /* CONV_DIRECT_X86 */

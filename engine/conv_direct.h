@@ -35,8 +35,7 @@ size_t conv_direct_workspace_floats (const ConvShape *s);
 
 /* TRUE if the direct kernels run here (AVX-512 CPU, IODINE_CONV_GEMM unset). */
 gboolean conv_direct_enabled (void);
-/* Threads the direct kernels split their work over (0: OpenBLAS's count). */
-void conv_direct_set_threads (int n);
+/* The kernels split their work over the engine's threads (parallel.h). */
 
 /* y = conv (x, w) + b, or y += conv (x, w) if accumulate (b unused then). */
 void conv_direct_forward (float *y, const float *x, const float *w, const float *b,

@@ -311,6 +311,7 @@ int
 main (int argc, char *argv[])
 {
   iodine_blas_prefer_fast_kernels (argv);
+  iodine_blas_set_threads (0);
   char *exe = g_file_read_link ("/proc/self/exe", NULL);
   char *dir = g_path_get_dirname (exe ? exe : argv[0]);
   iodine_plugin_set_exe_dir (dir);

@@ -10,7 +10,6 @@
 #include "model_private.h"
 #include "net.h"
 #include "net_private.h"
-#include "conv_direct.h"
 #include "parallel.h"
 #include "tensorfile.h"
 
@@ -176,7 +175,6 @@ check_thread_invariance (void)
   for (int r = 0; r < 2; r++)
     {
       iodine_parallel_set_threads (threads[r]);
-      conv_direct_set_threads (threads[r]);
       IodineNet *net = iodine_net_new (&m->cfg, &m->layout, B, K, T, m->cfg.height,
                                        m->cfg.width, TRUE, &error);
       g_assert_no_error (error);
@@ -188,7 +186,6 @@ check_thread_invariance (void)
       iodine_net_free (net);
     }
   iodine_parallel_set_threads (1);
-  conv_direct_set_threads (0);
   gboolean same = loss[0] == loss[1]
                   && memcmp (grads[0], grads[1], sizeof (float) * m->layout.total) == 0;
   printf ("threads 1 vs 3: loss and every gradient bit-identical: %s\n", same ? "ok" : "FAIL");
