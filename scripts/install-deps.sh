@@ -29,4 +29,4 @@ if [ "${IODINE_WITH_TORCH:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy)
 fi
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${packages[@]}"
+apt-get install -y -q "${packages[@]}"
