@@ -29,6 +29,34 @@ series_add (Series *s, double x, double y, int *cap)
   s->n++;
 }
 
+/* The line of a series in a box at (x0, y0), points marked if dots. */
+static void
+draw_series (cairo_t *cr, double x0, double y0, double w, double h, const Series *s, double xmax,
+             double ymin, double ymax, double r, double g, double b, gboolean dots)
+{
+  cairo_set_source_rgb (cr, r, g, b);
+  cairo_set_line_width (cr, 1.5);
+  for (int pass = 0; pass < (dots ? 2 : 1); pass++)
+    {
+      for (int i = 0; i < s->n; i++)
+        {
+          double px = x0 + w * s->x[i] / xmax;
+          double py = y0 + h * (1 - (fmin (fmax (s->y[i], ymin), ymax) - ymin) / (ymax - ymin));
+          if (pass == 1)
+            {
+              cairo_arc (cr, px, py, 2.5, 0, 2 * G_PI);
+              cairo_fill (cr);
+            }
+          else if (i == 0)
+            cairo_move_to (cr, px, py);
+          else
+            cairo_line_to (cr, px, py);
+        }
+      if (pass == 0)
+        cairo_stroke (cr);
+    }
+}
+
 /* One panel: a series in a box at (x0, y0), with min/max labels. */
 static void
 panel (cairo_t *cr, double x0, double y0, double w, double h, const Series *s, const char *title,
@@ -59,27 +87,20 @@ panel (cairo_t *cr, double x0, double y0, double w, double h, const Series *s, c
   cairo_show_text (cr, buf);
   if (s->n == 0 || !(ymax > ymin))
     return;
-  cairo_set_source_rgb (cr, r, g, b);
-  cairo_set_line_width (cr, 1.5);
+  draw_series (cr, x0, y0, w, h, s, xmax, ymin, ymax, r, g, b, dots);
+}
+
+/* A second series in a panel drawn by panel() for `first`, on the same axes. */
+static void
+panel_series (cairo_t *cr, double x0, double y0, double w, double h, const Series *s,
+              const Series *first, double ymin, double ymax, double r, double g, double b)
+{
+  double xmax = 1;
+  for (int i = 0; i < first->n; i++)
+    xmax = fmax (xmax, first->x[i]);
   for (int i = 0; i < s->n; i++)
-    {
-      double px = x0 + w * s->x[i] / xmax;
-      double py = y0 + h * (1 - (fmin (fmax (s->y[i], ymin), ymax) - ymin) / (ymax - ymin));
-      if (i == 0)
-        cairo_move_to (cr, px, py);
-      else
-        cairo_line_to (cr, px, py);
-    }
-  cairo_stroke (cr);
-  if (!dots)
-    return;
-  for (int i = 0; i < s->n; i++)
-    {
-      double px = x0 + w * s->x[i] / xmax;
-      double py = y0 + h * (1 - (fmin (fmax (s->y[i], ymin), ymax) - ymin) / (ymax - ymin));
-      cairo_arc (cr, px, py, 2.5, 0, 2 * G_PI);
-      cairo_fill (cr);
-    }
+    xmax = fmax (xmax, s->x[i]);
+  draw_series (cr, x0, y0, w, h, s, xmax, ymin, ymax, r, g, b, TRUE);
 }
 
 gboolean
@@ -90,8 +111,8 @@ iodine_plot_training_log (const char *csv_path, const char *png_path, GError **e
     return FALSE;
   char **lines = g_strsplit (text, "\n", -1);
   g_free (text);
-  Series loss = { 0 }, ari = { 0 };
-  int cap_l = 0, cap_a = 0;
+  Series loss = { 0 }, ari = { 0 }, purity = { 0 };
+  int cap_l = 0, cap_a = 0, cap_p = 0;
   double lmin = INFINITY, lmax = -INFINITY;
   for (int i = 1; lines[i]; i++)
     {
@@ -107,6 +128,8 @@ iodine_plot_training_log (const char *csv_path, const char *png_path, GError **e
             }
           if (f[6][0])
             series_add (&ari, step, g_ascii_strtod (f[6], NULL), &cap_a);
+          if (g_strv_length (f) >= 11 && f[10][0])
+            series_add (&purity, step, g_ascii_strtod (f[10], NULL), &cap_p);
         }
       g_strfreev (f);
     }
@@ -117,7 +140,9 @@ iodine_plot_training_log (const char *csv_path, const char *png_path, GError **e
   cairo_set_source_rgb (cr, 0.95, 0.95, 0.95);
   cairo_paint (cr);
   panel (cr, 70, 30, 620, 200, &loss, "training loss  Σ_t (t/T)·L_t", lmin, lmax, 0.8, 0.2, 0.1, FALSE);
-  panel (cr, 70, 290, 620, 200, &ari, "validation FG-ARI", 0.0, 1.0, 0.1, 0.3, 0.8, TRUE);
+  panel (cr, 70, 290, 620, 200, &purity, "validation FG-ARI (blue) and object purity (green)",
+         0.0, 1.0, 0.1, 0.6, 0.2, TRUE);
+  panel_series (cr, 70, 290, 620, 200, &ari, &purity, 0.0, 1.0, 0.1, 0.3, 0.8);
   cairo_destroy (cr);
   cairo_status_t st = cairo_surface_write_to_png (surf, png_path);
   cairo_surface_destroy (surf);
@@ -125,6 +150,8 @@ iodine_plot_training_log (const char *csv_path, const char *png_path, GError **e
   g_free (loss.y);
   g_free (ari.x);
   g_free (ari.y);
+  g_free (purity.x);
+  g_free (purity.y);
   if (st != CAIRO_STATUS_SUCCESS)
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_IO, "cannot write the plot %s: %s",
