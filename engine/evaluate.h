@@ -12,10 +12,9 @@ typedef struct {
   double ari_mean, ari_std;
   double mse_mean, mse_std;
   /* Object purity: for every ground-truth object, the largest share of its
-   * pixels' mask mass held by one slot, averaged over objects. About 1/K
-   * while the slots are still an ensemble of colour guesses (every slot
-   * covers every pixel a little), near 1 once slots own objects; it moves
-   * before FG-ARI does (training-notes.md, "the first plateau"). */
+   * pixels' mask mass held by one slot, averaged over objects. Near 1 when
+   * every object has its own slot, but also when one slot (the background)
+   * holds everything, as on the first plateau; read it with FG-ARI. */
   double purity_mean;
 } IodineEvalStats;
 

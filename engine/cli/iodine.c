@@ -329,7 +329,7 @@ cmd_eval (int argc, char **argv)
                 st.ari_count);
       printf ("MSE     %.6f ± %.6f\n", st.mse_mean, st.mse_std);
       if (st.ari_count > 0)
-        printf ("object purity %.4f (1/K while slots are an ensemble, 1 when each object has its slot)\n",
+        printf ("object purity %.4f (share of an object's mask mass in its main slot)\n",
                 st.purity_mean);
       if (sheet && !iodine_sheet_write (sheet, keep, n_keep, 3, &error))
         status = cli_fail (PROG, error);
