@@ -20,3 +20,14 @@ cp "$run/train.csv" "$here/$name/train.csv"
 [ -f "$run/curve.png" ] && cp "$run/curve.png" "$here/$name/curve.png"
 [ -f "$run/sheet.png" ] && cp "$run/sheet.png" "$here/$name/validation-sheet.png"
 "$build/engine/iodine" info "$here/$name.safetensors"
+# The FG-ARI floor that tests/weights/test-shipped-weights.sh checks: measured
+# on the same scenes as before (100, seed 4242 for a new file), floor 0.03 below.
+floors=$here/fgari-floors.tsv
+line=$(awk -F'\t' -v n="$name" '$1 == n' "$floors")
+scenes=$(cut -f2 <<<"${line:-x	100}"); seed=$(cut -f3 <<<"${line:-x	100	4242}")
+got=$("$build/engine/iodine" eval --weights "$here/$name.safetensors" --count "$scenes" --seed "$seed" |
+      awk '$1 == "FG-ARI" { print $2 }')
+floor=$(awk -v g="$got" 'BEGIN { f = g - 0.03; if (f < 0) f = 0; printf "%.4f", f }')
+{ grep -v "^$name	" "$floors"; printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$scenes" "$seed" "$got" "$floor"; } > "$floors.tmp"
+mv "$floors.tmp" "$floors"
+echo "FG-ARI on $scenes scenes (seed $seed): $got; floor now $floor"
