@@ -1,5 +1,6 @@
 #include "conv.h"
 #include "conv_direct.h"
+#include "layers.h"
 
 #include <glib.h>
 
@@ -130,7 +131,7 @@ conv_forward (float *y, const float *x, const float *w, const float *b, const Co
 {
   if (conv_direct_available (s))
     {
-      conv_direct_forward (y, x, w, b, s, work, FALSE);
+      conv_direct_forward (y, x, w, b, s, work, CONV_EPI_BIAS);
       return;
     }
   const int kkc = s->k * s->k * s->cin;
@@ -209,9 +210,40 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
   if (direct_dw)
     conv_direct_backward_weights (dw, dy, x, s, work);
   if (dx && transposed && conv_direct_backward_input_available (s))
-    conv_direct_backward_input (dx, dy, w, s, work);
+    conv_direct_backward_input (dx, dy, w, s, work, NULL);
   else if (dx && transposed)
     conv_backward_input_stride1 (dx, dy, w, s, col, work + 2 * tile);
+}
+
+void
+conv_forward_elu (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
+                  float *work)
+{
+  if (conv_direct_forward_elu_available (s))
+    conv_direct_forward (y, x, w, b, s, work, CONV_EPI_BIAS_ELU);
+  else
+    {
+      conv_forward (y, x, w, b, s, work);
+      elu_forward (y, y, (size_t) s->n * s->ho * s->wo * s->cout);
+    }
+}
+
+void
+conv_backward_elu (float *dx, float *dw, float *db, const float *dy, const float *x,
+                   const float *w, const ConvShape *s, float *work)
+{
+  if (conv_direct_backward_input_available (s))
+    {
+      conv_backward (NULL, dw, db, dy, x, w, s, work);
+      conv_direct_backward_input (dx, dy, w, s, work, x);
+    }
+  else
+    {
+      const size_t n = (size_t) s->n * s->h * s->w * s->cin;
+      memset (dx, 0, sizeof (float) * n);
+      conv_backward (dx, dw, db, dy, x, w, s, work);
+      elu_grad_scale (dx, x, n);
+    }
 }
 
 void

@@ -28,6 +28,14 @@ void conv_forward (float *y, const float *x, const float *w, const float *b,
 /* dx (may be NULL), dw, db accumulate. */
 void conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
                     const float *w, const ConvShape *s, float *work);
+/* y = ELU (conv (x, w) + b), fused where the direct kernels run. */
+void conv_forward_elu (float *y, const float *x, const float *w, const float *b,
+                       const ConvShape *s, float *work);
+/* For a convolution whose input x is the output of an ELU: dx (not NULL) is
+ * OVERWRITTEN with the gradient at the ELU's input, (input gradient of dy) ·
+ * ELU'; dw, db (may be NULL) accumulate as in conv_backward. */
+void conv_backward_elu (float *dx, float *dw, float *db, const float *dy, const float *x,
+                        const float *w, const ConvShape *s, float *work);
 
 /* Converts weights between PyTorch [cout, cin, k, k] and engine [cout, k, k, cin]. */
 void conv_weight_from_torch (float *dst, const float *src, int cout, int cin, int k);

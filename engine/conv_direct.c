@@ -72,6 +72,12 @@ conv_direct_available (const ConvShape *s)
 }
 
 gboolean
+conv_direct_forward_elu_available (const ConvShape *s)
+{
+  return shape_ok (s->cin, s->cout, s->k, s->stride) && conv_direct_enabled ();
+}
+
+gboolean
 conv_direct_backward_input_available (const ConvShape *s)
 {
   return shape_ok (s->cout, s->cin, s->k, s->stride) && conv_direct_enabled ();
@@ -115,6 +121,42 @@ conv_direct_workspace_floats (const ConvShape *s)
 
 #if CONV_DIRECT_X86
 
+/* ELU (α = 1) of 16 values: the vector form of layers.c's expm1_neg (range
+ * reduction x = k·ln2 + r, a degree-6 polynomial for e^r − 1), the same
+ * operations in the same order, so fused and separate ELU agree to rounding. */
+static AVX512_INLINE __m512
+elu_vec (__m512 v)
+{
+  const __m512 x = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (-87.0f)), _mm512_setzero_ps ());
+  const __m512 magic = _mm512_set1_ps (12582912.0f);
+  __m512 kf = _mm512_sub_ps (_mm512_add_ps (_mm512_mul_ps (x, _mm512_set1_ps (1.44269504f)), magic),
+                             magic);
+  __m512 r = _mm512_sub_ps (_mm512_sub_ps (x, _mm512_mul_ps (kf, _mm512_set1_ps (0.693145752f))),
+                            _mm512_mul_ps (kf, _mm512_set1_ps (1.42860677e-6f)));
+  static const float c[] = { 1.98400865e-4f, 1.38889349e-3f, 8.33336753e-3f, 4.16666530e-2f,
+                             1.66666672e-1f, 0.5f, 1.0f };
+  __m512 p = _mm512_set1_ps (c[0]);
+  for (int i = 1; i < 7; i++)
+    p = _mm512_add_ps (_mm512_set1_ps (c[i]), _mm512_mul_ps (r, p));
+  p = _mm512_mul_ps (r, p);
+  const __m512i ki = _mm512_cvtps_epi32 (kf);
+  const __m512 two_k = _mm512_castsi512_ps (
+      _mm512_slli_epi32 (_mm512_add_epi32 (ki, _mm512_set1_epi32 (127)), 23));
+  const __m512 one = _mm512_set1_ps (1.0f);
+  __m512 e = _mm512_sub_ps (_mm512_mul_ps (_mm512_add_ps (p, one), two_k), one);
+  e = _mm512_mask_blend_ps (_mm512_cmpeq_epi32_mask (ki, _mm512_setzero_si512 ()), e, p);
+  return _mm512_mask_blend_ps (_mm512_cmp_ps_mask (v, _mm512_setzero_ps (), _CMP_GT_OQ), e, v);
+}
+
+/* ELU'(pre-activation) from the ELU output a: 1 where a > 0, else a + 1. */
+static AVX512_INLINE __m512
+elu_grad_vec (__m512 a)
+{
+  const __m512 one = _mm512_set1_ps (1.0f);
+  return _mm512_mask_blend_ps (_mm512_cmp_ps_mask (a, _mm512_setzero_ps (), _CMP_GT_OQ),
+                               _mm512_add_ps (a, one), one);
+}
+
 /* One block of R output pixels (one row, columns ox0 … ox0+R−1) × 16·NV
  * output channels. xp points at the padded input of the block's first pixel
  * (row oy, column ox0 of the padded image, whose rows are Wp pixels of cin
@@ -122,8 +164,8 @@ conv_direct_workspace_floats (const ConvShape *s)
  * computed but not stored (an overlapping last block of a row). */
 static AVX512_INLINE void
 block_kernel (float *restrict y, const float *restrict xp, const float *restrict wr,
-              const float *restrict b, int k, int cin, int Wp, int j0, int accumulate, const int NV,
-              const int R)
+              const float *restrict b, const float *restrict act, int k, int cin, int Wp, int j0,
+              int epi, const int NV, const int R)
 {
   __m512 acc[MAX_R][MAX_NV];
 #pragma GCC unroll 16
@@ -160,22 +202,36 @@ block_kernel (float *restrict y, const float *restrict xp, const float *restrict
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++)
         {
-          float *dst = y + (size_t) j * cout + 16 * v;
-          __m512 add = accumulate ? _mm512_loadu_ps (dst) : _mm512_loadu_ps (b + 16 * v);
-          _mm512_storeu_ps (dst, _mm512_add_ps (acc[j][v], add));
+          const size_t at = (size_t) j * cout + 16 * v;
+          __m512 out;
+          switch (epi)
+            {
+            case CONV_EPI_ACCUMULATE:
+              out = _mm512_add_ps (acc[j][v], _mm512_loadu_ps (y + at));
+              break;
+            case CONV_EPI_BIAS_ELU:
+              out = elu_vec (_mm512_add_ps (acc[j][v], _mm512_loadu_ps (b + 16 * v)));
+              break;
+            case CONV_EPI_ELU_GRAD:
+              out = _mm512_mul_ps (acc[j][v], elu_grad_vec (_mm512_loadu_ps (act + at)));
+              break;
+            default:
+              out = _mm512_add_ps (acc[j][v], _mm512_loadu_ps (b + 16 * v));
+            }
+          _mm512_storeu_ps (y + at, out);
         }
     }
 }
 
-typedef void (*BlockFn) (float *y, const float *xp, const float *wr, const float *b, int k,
-                         int cin, int Wp, int j0, int accumulate);
+typedef void (*BlockFn) (float *y, const float *xp, const float *wr, const float *b,
+                         const float *act, int k, int cin, int Wp, int j0, int epi);
 
 #define BLOCK_FN(NV, R)                                                                         \
   static AVX512 void block_##NV##_##R (float *y, const float *xp, const float *wr,             \
-                                       const float *b, int k, int cin, int Wp, int j0,           \
-                                       int accumulate)                                           \
+                                       const float *b, const float *act, int k, int cin, int Wp, \
+                                       int j0, int epi)                                          \
   {                                                                                             \
-    block_kernel (y, xp, wr, b, k, cin, Wp, j0, accumulate, NV, R);                            \
+    block_kernel (y, xp, wr, b, act, k, cin, Wp, j0, epi, NV, R);                              \
   }
 #define BLOCK_FNS(NV)                                                                           \
   BLOCK_FN (NV, 1)                                                                              \
@@ -416,8 +472,10 @@ typedef struct
   const float *x;  /* input images, unpadded */
   const float *w;  /* packed weights (JOB_CONV), engine weights (JOB_SMALL), dy (JOB_DW) */
   const float *b;
-  int n, h, w_, cin, cout, k, accumulate;
-  float *xp;       /* MAX_THREADS padded images */
+  int n, h, w_, cin, cout, k;
+  ConvEpilogue epi;
+  const float *act; /* CONV_EPI_ELU_GRAD: ELU outputs, laid out as y */
+  float *xp;        /* MAX_THREADS padded images */
 } Job;
 
 static int
@@ -440,7 +498,7 @@ block_for (const Job *j)
 /* One row of output pixels through block function fn (a BlockFn or a
  * SmallFn), the last block overlapping the one before. */
 static void
-conv_row (const Job *j, int R, float *yr, const float *xr, int Wp)
+conv_row (const Job *j, int R, float *yr, const float *xr, const float *ar, int Wp)
 {
   const int wo = j->w_, cout = j->cout, cin = j->cin;
   int ox = 0;
@@ -450,10 +508,11 @@ conv_row (const Job *j, int R, float *yr, const float *xr, int Wp)
       int j0 = ox - start;
       if (j->kind == JOB_CONV)
         block_fns[cout / 16][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w,
-                                j->b, j->k, cin, Wp, j0, j->accumulate);
+                                j->b, ar ? ar + (size_t) start * cout : NULL, j->k, cin, Wp, j0,
+                                j->epi);
       else
         small_fns[cout][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w, j->b,
-                           j->k, cin / 16, Wp, j0, j->accumulate);
+                           j->k, cin / 16, Wp, j0, j->epi == CONV_EPI_ACCUMULATE);
       if (ox + R >= wo)
         break;
     }
@@ -495,9 +554,10 @@ job_part (const Job *j, int part, int parts)
   for (int i = i0; i < i1; i++)
     {
       pad_image (xp, j->x + (size_t) i * h * w * cin, h, w, cin, k);
-      float *yi = j->y + (size_t) i * h * w * cout;
+      const size_t yi = (size_t) i * h * w * cout;
       for (int oy = 0; oy < h; oy++)
-        conv_row (j, R, yi + (size_t) oy * w * cout, xp + (size_t) oy * Wp * cin, Wp);
+        conv_row (j, R, j->y + yi + (size_t) oy * w * cout, xp + (size_t) oy * Wp * cin,
+                  j->act ? j->act + yi + (size_t) oy * w * cout : NULL, Wp);
     }
 }
 
@@ -529,11 +589,13 @@ run_job (const Job *job, int units)
 
 void
 conv_direct_forward (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
-                     float *work, gboolean accumulate)
+                     float *work, ConvEpilogue epi)
 {
 #if CONV_DIRECT_X86
   const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k;
-  Job job = { JOB_SMALL, y, x, w, b, s->n, s->h, s->w, cin, cout, k, accumulate, work };
+  Job job = { JOB_SMALL, y, x, w, b, s->n, s->h, s->w, cin, cout, k, epi, NULL, work };
+  g_return_if_fail (epi == CONV_EPI_BIAS || epi == CONV_EPI_ACCUMULATE
+                    || (epi == CONV_EPI_BIAS_ELU && shape_ok (cin, cout, k, s->stride)));
   if (shape_ok (cin, cout, k, s->stride))
     {
       float *wr = work;
@@ -547,14 +609,14 @@ conv_direct_forward (float *y, const float *x, const float *w, const float *b, c
     }
   run_job (&job, s->n);
 #else
-  (void) y, (void) x, (void) w, (void) b, (void) s, (void) work, (void) accumulate;
+  (void) y, (void) x, (void) w, (void) b, (void) s, (void) work, (void) epi;
   g_assert_not_reached ();
 #endif
 }
 
 void
 conv_direct_backward_input (float *dx, const float *dy, const float *w, const ConvShape *s,
-                            float *work)
+                            float *work, const float *elu_out)
 {
 #if CONV_DIRECT_X86
   /* dx += dy ⋆ w flipped: a convolution from cout to cin channels whose
@@ -565,11 +627,12 @@ conv_direct_backward_input (float *dx, const float *dy, const float *w, const Co
     for (int t = 0; t < kk; t++)
       memcpy (wr + ((size_t) (kk - 1 - t) * cout + co) * cin, w + ((size_t) co * kk + t) * cin,
               sizeof (float) * cin);
-  Job job = { JOB_CONV, dx, dy, wr, NULL, s->n, s->ho, s->wo, cout, cin, k, TRUE,
+  Job job = { JOB_CONV, dx, dy, wr, NULL, s->n, s->ho, s->wo, cout, cin, k,
+              elu_out ? CONV_EPI_ELU_GRAD : CONV_EPI_ACCUMULATE, elu_out,
               work + (size_t) kk * cin * cout };
   run_job (&job, s->n);
 #else
-  (void) dx, (void) dy, (void) w, (void) s, (void) work;
+  (void) dx, (void) dy, (void) w, (void) s, (void) work, (void) elu_out;
   g_assert_not_reached ();
 #endif
 }
@@ -581,7 +644,8 @@ conv_direct_backward_weights (float *dw, const float *dy, const float *x, const 
 #if CONV_DIRECT_X86
   const int nv = s->cin / 16;
   const int nblocks = (s->cout + max_block (nv) - 1) / max_block (nv);
-  Job job = { JOB_DW, dw, x, dy, NULL, s->n, s->h, s->w, s->cin, s->cout, s->k, TRUE, work };
+  Job job = { JOB_DW, dw, x, dy, NULL, s->n, s->h, s->w, s->cin, s->cout, s->k,
+              CONV_EPI_ACCUMULATE, NULL, work };
   run_job (&job, s->k * s->k * nblocks);
 #else
   (void) dw, (void) dy, (void) x, (void) s, (void) work;

@@ -37,12 +37,27 @@ size_t conv_direct_workspace_floats (const ConvShape *s);
 gboolean conv_direct_enabled (void);
 /* The kernels split their work over the engine's threads (parallel.h). */
 
-/* y = conv (x, w) + b, or y += conv (x, w) if accumulate (b unused then). */
+/* What the kernels do with each output sum: the element-wise work of the
+ * layer after a convolution is done while the sums are still in registers,
+ * instead of in another pass over memory. */
+typedef enum {
+  CONV_EPI_BIAS,       /* y = sum + b */
+  CONV_EPI_ACCUMULATE, /* y += sum */
+  CONV_EPI_BIAS_ELU,   /* y = ELU (sum + b) (conv_direct_forward_elu_available shapes) */
+  CONV_EPI_ELU_GRAD,   /* y = sum · ELU'(·), from the ELU's output at y's position */
+} ConvEpilogue;
+
+/* TRUE if conv_direct_forward takes CONV_EPI_BIAS_ELU for s. */
+gboolean conv_direct_forward_elu_available (const ConvShape *s);
+
+/* y = conv (x, w) combined with y and b as epi says (not CONV_EPI_ELU_GRAD). */
 void conv_direct_forward (float *y, const float *x, const float *w, const float *b,
-                          const ConvShape *s, float *work, gboolean accumulate);
-/* dx += the input gradient of dy (the transposed convolution). */
+                          const ConvShape *s, float *work, ConvEpilogue epi);
+/* dx += the input gradient of dy (the transposed convolution); or, when
+ * elu_out is not NULL, dx = that gradient · ELU'(·), where elu_out (laid out
+ * as dx: this convolution's input) is the output of the ELU before it. */
 void conv_direct_backward_input (float *dx, const float *dy, const float *w, const ConvShape *s,
-                                 float *work);
+                                 float *work, const float *elu_out);
 /* dw += the weight gradient: dw[co][ky][kx][ci] += Σ dy[p][co] · x[p + tap][ci]. */
 void conv_direct_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
                                    float *work);

@@ -72,6 +72,13 @@ elu_backward_span (float *dx, const float *dy, const float *y, size_t n)
     }
 }
 
+HOT_LOOP static void
+elu_grad_scale_span (float *d, const float *y, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    d[i] *= y[i] > 0.0f ? 1.0f : y[i] + 1.0f;
+}
+
 /* Large element-wise passes are split over the engine's threads in blocks
  * of ELU_BLOCK elements (each element is computed the same way on any
  * thread). */
@@ -111,6 +118,21 @@ elu_backward (float *dx, const float *dy, const float *y, size_t n)
 {
   EluJob j = { dx, dy, y, n };
   iodine_parallel_for ((int) ((n + ELU_BLOCK - 1) / ELU_BLOCK), elu_backward_blocks, &j);
+}
+
+static void
+elu_grad_scale_blocks (int begin, int end, void *ctx)
+{
+  const EluJob *j = ctx;
+  size_t i0 = (size_t) begin * ELU_BLOCK, i1 = MIN ((size_t) end * ELU_BLOCK, j->n);
+  elu_grad_scale_span (j->out + i0, j->a + i0, i1 - i0);
+}
+
+void
+elu_grad_scale (float *d, const float *y, size_t n)
+{
+  EluJob j = { d, y, NULL, n };
+  iodine_parallel_for ((int) ((n + ELU_BLOCK - 1) / ELU_BLOCK), elu_grad_scale_blocks, &j);
 }
 
 void

@@ -12,6 +12,8 @@
 void elu_forward (float *y, const float *x, size_t n);
 /* dx += dy · elu'(x), computed from the output y (y > 0: 1, else y + 1). */
 void elu_backward (float *dx, const float *dy, const float *y, size_t n);
+/* d ← d · elu'(x) in place, from the output y. */
+void elu_grad_scale (float *d, const float *y, size_t n);
 
 /* y[n, out] = x[n, in] · Wᵀ + b, W [out, in] (PyTorch layout). */
 void linear_forward (float *y, const float *x, const float *w, const float *b,

@@ -20,10 +20,13 @@ decoder_forward (IodineNet *net, const float *params, int s)
         conv_broadcast_forward (out, net_z (net, s), net->dec_coords,
                                 PARAM (L, params, L->dec_w[0]), PARAM (L, params, L->dec_b[0]),
                                 &net->dec[0], net->conv_work);
+      else if (l < net->L_dec)
+        conv_forward_elu (out, net_dec_act (net, s, l - 1), PARAM (L, params, L->dec_w[l]),
+                          PARAM (L, params, L->dec_b[l]), &net->dec[l], net->conv_work);
       else
         conv_forward (out, net_dec_act (net, s, l - 1), PARAM (L, params, L->dec_w[l]),
                       PARAM (L, params, L->dec_b[l]), &net->dec[l], net->conv_work);
-      if (l < net->L_dec)
+      if (l == 0 && l < net->L_dec)
         elu_forward (out, out, (size_t) net->N * net->P * net->C_dec);
     }
 }
@@ -32,22 +35,20 @@ void
 net_decoder_backward (IodineNet *net, const float *params, float *grads, int s, float *dz)
 {
   const ParamLayout *L = net->layout;
-  const size_t NP = (size_t) net->N * net->P;
-  float *d_act = net->d_act_a, *d_pre = net->d_act_b;
+  /* the gradient at layer l's pre-activation, alternating between two buffers */
+  float *d_pre = net->d_out;
   for (int l = net->L_dec; l >= 1; l--)
     {
-      const float *dy = l == net->L_dec ? net->d_out : d_pre;
-      memset (d_act, 0, sizeof (float) * NP * net->C_dec);
-      conv_backward (d_act, grads ? PARAM (L, grads, L->dec_w[l]) : NULL,
-                     grads ? PARAM (L, grads, L->dec_b[l]) : NULL, dy,
-                     net_dec_act (net, s, l - 1), PARAM (L, params, L->dec_w[l]), &net->dec[l],
-                     net->conv_work);
-      memset (d_pre, 0, sizeof (float) * NP * net->C_dec);
-      elu_backward (d_pre, d_act, net_dec_act (net, s, l - 1), NP * net->C_dec);
+      float *d_in = d_pre == net->d_act_a ? net->d_act_b : net->d_act_a;
+      conv_backward_elu (d_in, grads ? PARAM (L, grads, L->dec_w[l]) : NULL,
+                         grads ? PARAM (L, grads, L->dec_b[l]) : NULL, d_pre,
+                         net_dec_act (net, s, l - 1), PARAM (L, params, L->dec_w[l]),
+                         &net->dec[l], net->conv_work);
+      d_pre = d_in;
     }
   conv_broadcast_backward (dz, grads ? PARAM (L, grads, L->dec_w[0]) : NULL,
                            grads ? PARAM (L, grads, L->dec_b[0]) : NULL,
-                           net->L_dec == 0 ? net->d_out : d_pre, net_z (net, s), net->dec_coords,
+                           d_pre, net_z (net, s), net->dec_coords,
                            PARAM (L, params, L->dec_w[0]), &net->dec[0], net->conv_work);
 }
 

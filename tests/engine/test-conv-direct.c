@@ -4,7 +4,8 @@
  * sizes, 4/32/64 input and output channels, kernels 1, 3 and 5, stride 1
  * and 2 (stride 2 always takes the GEMM path). Forward, accumulating
  * forward, and every backward output (dx and dw accumulate onto random
- * values, db too) must agree within float rounding: the largest difference
+ * values, db too), and the fused ELU forward and backward against separate
+ * ELU passes, must agree within float rounding: the largest difference
  * is at most 1e-5 of the largest reference value of the array. The direct
  * kernels' results must also be bit-identical with 1 and 3 threads (the
  * OpenBLAS thread count, which they follow). Skipped (77) on
@@ -12,6 +13,7 @@
 #include "conv.h"
 #include "conv_direct.h"
 #include "iodine.h"
+#include "layers.h"
 #include "rng.h"
 
 #include <math.h>
@@ -88,7 +90,7 @@ check_shape (int n, int h, int w, int cin, int cout, int k, int stride)
       /* y0 + conv (x, w): the accumulating forward */
       ya[path] = dup_array (y0, ny);
       if (path == 1 && conv_direct_available (&s))
-        conv_direct_forward (ya[path], x, wt, NULL, &s, work, TRUE);
+        conv_direct_forward (ya[path], x, wt, NULL, &s, work, CONV_EPI_ACCUMULATE);
       else
         {
           float *zero = g_new0 (float, cout), *t = g_new (float, ny);
@@ -129,6 +131,51 @@ check_shape (int n, int h, int w, int cin, int cout, int k, int stride)
   compare ("dx", &s, dx[1], dx[0], nx);
   compare ("dw", &s, dw[1], dw[0], nw);
   compare ("db", &s, db[1], db[0], cout);
+  /* the fused ELU layers against the separate passes on the GEMM path:
+   * y = ELU (conv (x) + b); and, for x an ELU output, dx = (input gradient) ·
+   * ELU' (overwritten, not accumulated) */
+  {
+    float *xe = dup_array (x, nx), *ye[2], *dxe[2], *dwe[2], *dbe[2];
+    elu_forward (xe, xe, nx);
+    for (int path = 0; path < 2; path++)
+      {
+        if (path == 0)
+          g_setenv ("IODINE_CONV_GEMM", "1", TRUE);
+        else
+          g_unsetenv ("IODINE_CONV_GEMM");
+        ye[path] = g_new (float, ny);
+        dxe[path] = dup_array (dx0, nx); /* garbage the call must overwrite */
+        dwe[path] = dup_array (dw0, nw);
+        dbe[path] = dup_array (db0, cout);
+        if (path == 0)
+          {
+            conv_forward (ye[0], x, wt, b, &s, work);
+            elu_forward (ye[0], ye[0], ny);
+            float *d = g_new0 (float, nx);
+            conv_backward (d, dwe[0], dbe[0], dy, xe, wt, &s, work);
+            memset (dxe[0], 0, sizeof (float) * nx);
+            elu_backward (dxe[0], d, xe, nx);
+            g_free (d);
+          }
+        else
+          {
+            conv_forward_elu (ye[1], x, wt, b, &s, work);
+            conv_backward_elu (dxe[1], dwe[1], dbe[1], dy, xe, wt, &s, work);
+          }
+      }
+    compare ("forward ELU", &s, ye[1], ye[0], ny);
+    compare ("dx through ELU", &s, dxe[1], dxe[0], nx);
+    compare ("dw (ELU input)", &s, dwe[1], dwe[0], nw);
+    compare ("db (ELU input)", &s, dbe[1], dbe[0], cout);
+    for (int path = 0; path < 2; path++)
+      {
+        g_free (ye[path]);
+        g_free (dxe[path]);
+        g_free (dwe[path]);
+        g_free (dbe[path]);
+      }
+    g_free (xe);
+  }
   /* dx without dw and db (the first layer's call shape) */
   float *dxo = dup_array (dx0, nx);
   conv_backward (dxo, NULL, NULL, dy, x, wt, &s, work);
