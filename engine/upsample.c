@@ -5,6 +5,7 @@
  * are split over the CPU's cores. O(pixels × (16 + 16·slots)). */
 #include "upsample.h"
 #include "iodine.h"
+#include "large_alloc.h"
 
 #include <math.h>
 #include <string.h>
@@ -142,7 +143,7 @@ renormalise (float *out, int n, size_t N)
 static float *
 try_alloc (size_t n_floats, GError **error)
 {
-  float *p = g_try_malloc (n_floats * sizeof (float));
+  float *p = iodine_try_alloc_large (n_floats * sizeof (float));
   if (!p)
     g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
                  "Out of memory: mask upsampling needs %zu MiB more",
@@ -193,6 +194,81 @@ jbu_axis (int i, int in, int out, int *first, float wt[4])
     }
 }
 
+/* The element-wise loops get an AVX-512 clone, picked at load time on CPUs
+ * that have it (the project is built for baseline x86-64). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT_LOOP __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define HOT_LOOP
+#endif
+
+/* The 16 model pixels around a run of full-resolution pixels that share
+ * them (about W / w pixels of a row): their colours, their mask values,
+ * and the run's vertical spatial weights. */
+typedef struct {
+  float r[16], g[16], b[16];
+  float wy[16];
+  int tx[16];
+  const float *mask[16];  /* masks + the model pixel's index (stride M per slot) */
+} JbuTaps;
+
+/* wt[t·len + x] ← the weight of tap t for pixel x of the run (spatial ×
+ * range), norm[x] ← 1 / Σ_t; where no neighbour has a colour close to the
+ * pixel's (Σ below 1e-4 of the spatial sum), the spatial weights alone.
+ * Vectorised over the pixels of the run. */
+HOT_LOOP static void
+jbu_run_weights (const JbuTaps *tp, const float *restrict g, const float *restrict wxt, int W,
+                 int len, const float *restrict lut, float *restrict wt, float *restrict norm,
+                 float *restrict sp_total)
+{
+  for (int x = 0; x < len; x++)
+    norm[x] = sp_total[x] = 0.0f;
+  for (int t = 0; t < 16; t++)
+    {
+      const float wy = tp->wy[t], r = tp->r[t], gg = tp->g[t], b = tp->b[t];
+      const float *wx = wxt + (size_t) tp->tx[t] * W;
+      float *wrow = wt + (size_t) t * len;
+      for (int x = 0; x < len; x++)
+        {
+          float sp = wy * wx[x];
+          float dr = g[3 * x] - r, dg = g[3 * x + 1] - gg, db = g[3 * x + 2] - b;
+          float d2 = dr * dr + dg * dg + db * db;
+          int k = (int) (d2 * (float) JBU_LUT_SCALE);
+          k = k < JBU_LUT_SIZE - 1 ? k : JBU_LUT_SIZE - 1;
+          float w = sp * lut[k];
+          wrow[x] = w;
+          norm[x] += w;
+          sp_total[x] += sp;
+        }
+    }
+  for (int x = 0; x < len; x++)
+    {
+      if (norm[x] < 1e-4f * sp_total[x])
+        {
+          /* a colour none of the neighbours has: spatial weights alone */
+          for (int t = 0; t < 16; t++)
+            wt[(size_t) t * len + x] = tp->wy[t] * wxt[(size_t) tp->tx[t] * W + x];
+          norm[x] = sp_total[x];
+        }
+      norm[x] = 1.0f / norm[x];
+    }
+}
+
+/* out[x] ← Σ_t wt[t·len + x] · m[t], normalised, for one slot. */
+HOT_LOOP static void
+jbu_run_mix (float *restrict out, const float *restrict wt, const float *restrict norm,
+             const float m[16], int len)
+{
+  for (int x = 0; x < len; x++)
+    {
+      float acc = 0.0f;
+      for (int t = 0; t < 16; t++)
+        acc += wt[(size_t) t * len + x] * m[t];
+      acc *= norm[x];
+      out[x] = acc < 0.0f ? 0.0f : acc > 1.0f ? 1.0f : acc;
+    }
+}
+
 static gpointer
 jbu_rows (gpointer data)
 {
@@ -201,10 +277,17 @@ jbu_rows (gpointer data)
   int w = s->w, h = s->h, W = s->W, n = s->n;
   size_t N = (size_t) W * s->H, M = (size_t) w * h;
   int *fx = g_new (int, W);
-  float *wx = g_new (float, (size_t) W * 4);
+  /* the horizontal spatial weights, tap-major: wxt[tx·W + x] */
+  float *wxt = g_new (float, (size_t) W * 4);
   for (int x = 0; x < W; x++)
-    jbu_axis (x, w, W, &fx[x], wx + (size_t) x * 4);
-  float *acc = g_new (float, n);
+    {
+      float wx[4];
+      jbu_axis (x, w, W, &fx[x], wx);
+      for (int t = 0; t < 4; t++)
+        wxt[(size_t) t * W + x] = wx[t];
+    }
+  float *wt = g_new (float, (size_t) 16 * W);
+  float *norm = g_new (float, W), *sp_total = g_new (float, W);
 
   for (int y = job->y0; y < job->y1; y++)
     {
@@ -212,72 +295,58 @@ jbu_rows (gpointer data)
       float wy[4];
       jbu_axis (y, h, s->H, &fy, wy);
       const float *g = s->guide + (size_t) y * W * 3;
-      for (int x = 0; x < W; x++)
+      for (int xa = 0; xa < W;)
         {
-          size_t o = (size_t) y * W + x;
-          int cx = CLAMP (fx[x] + 1, 0, w - 1), cy = CLAMP (fy + 1, 0, h - 1);
-          if (s->flat[(size_t) CLAMP (fy, 0, h - 1) * w + CLAMP (fx[x], 0, w - 1)] &&
-              fx[x] >= 0 && fy >= 0)
+          int f = fx[xa], xb = xa + 1;
+          while (xb < W && fx[xb] == f)
+            xb++;
+          const int len = xb - xa;
+          const size_t o = (size_t) y * W + xa;
+          if (f >= 0 && fy >= 0 && s->flat[(size_t) CLAMP (fy, 0, h - 1) * w + CLAMP (f, 0, w - 1)])
             {
+              /* every mask constant over the 16 neighbours */
+              size_t c = (size_t) CLAMP (fy + 1, 0, h - 1) * w + CLAMP (f + 1, 0, w - 1);
               for (int k = 0; k < n; k++)
-                s->out[(size_t) k * N + o] = s->masks[(size_t) k * M + (size_t) cy * w + cx];
+                {
+                  float v = s->masks[(size_t) k * M + c];
+                  float *dst = s->out + (size_t) k * N + o;
+                  for (int x = 0; x < len; x++)
+                    dst[x] = v;
+                }
+              xa = xb;
               continue;
             }
-          float r = g[x * 3], gg = g[x * 3 + 1], b = g[x * 3 + 2];
-          float total = 0.0f, spatial_total = 0.0f;
-          int idx[16];
-          float wts[16], sps[16];
-          int m = 0;
-          for (int ty = 0; ty < 4; ty++)
+          JbuTaps tp;
+          for (int t = 0; t < 16; t++)
             {
-              if (wy[ty] == 0.0f)
-                continue;
-              int j = fy + ty;
-              for (int tx = 0; tx < 4; tx++)
-                {
-                  float sp = wy[ty] * wx[(size_t) x * 4 + tx];
-                  if (sp == 0.0f)
-                    continue;
-                  int i = fx[x] + tx;
-                  size_t li = (size_t) j * w + i;
-                  const float *lg = s->low_guide + li * 3;
-                  float dr = r - lg[0], dg = gg - lg[1], db = b - lg[2];
-                  float d2 = dr * dr + dg * dg + db * db;
-                  int k = (int) (d2 * (float) JBU_LUT_SCALE);
-                  float wt = k < JBU_LUT_SIZE ? sp * s->range_lut[k] : 0.0f;
-                  idx[m] = (int) li;
-                  wts[m] = wt;
-                  sps[m] = sp;
-                  total += wt;
-                  spatial_total += sp;
-                  m++;
-                }
+              int ty = t / 4, tx = t % 4;
+              /* taps outside the model image have spatial weight 0; any
+               * valid pixel stands in for them */
+              size_t li = (size_t) CLAMP (fy + ty, 0, h - 1) * w + CLAMP (f + tx, 0, w - 1);
+              tp.r[t] = s->low_guide[li * 3];
+              tp.g[t] = s->low_guide[li * 3 + 1];
+              tp.b[t] = s->low_guide[li * 3 + 2];
+              tp.wy[t] = wy[ty];
+              tp.tx[t] = tx;
+              tp.mask[t] = s->masks + li;
             }
-          /* a colour none of the neighbours has: spatial weights alone */
-          const float *use = wts;
-          float norm = total;
-          if (total < 1e-4f * spatial_total)
-            {
-              use = sps;
-              norm = spatial_total;
-            }
-          float inv = 1.0f / norm;
+          jbu_run_weights (&tp, g + (size_t) xa * 3, wxt + xa, W, len, s->range_lut, wt, norm,
+                           sp_total);
           for (int k = 0; k < n; k++)
-            acc[k] = 0.0f;
-          for (int t = 0; t < m; t++)
             {
-              const float *src = s->masks + idx[t];
-              float wt = use[t] * inv;
-              for (int k = 0; k < n; k++)
-                acc[k] += wt * src[(size_t) k * M];
+              float m[16];
+              for (int t = 0; t < 16; t++)
+                m[t] = tp.mask[t][(size_t) k * M];
+              jbu_run_mix (s->out + (size_t) k * N + o, wt, norm, m, len);
             }
-          for (int k = 0; k < n; k++)
-            s->out[(size_t) k * N + o] = CLAMP (acc[k], 0.0f, 1.0f);
+          xa = xb;
         }
     }
-  g_free (acc);
+  g_free (wt);
+  g_free (norm);
+  g_free (sp_total);
   g_free (fx);
-  g_free (wx);
+  g_free (wxt);
   return NULL;
 }
 

@@ -3,9 +3,11 @@
 
 #include <glib/gi18n-lib.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "iodine-config.h"
+#include "large_alloc.h"
 #include "upsample.h"
 
 /* ---- arguments ----------------------------------------------------------- */
@@ -183,9 +185,9 @@ iodine_region_new (int width, int height, gboolean with_selection, GError **erro
   IodineRegion *r = g_new0 (IodineRegion, 1);
   r->width = width;
   r->height = height;
-  r->rgba = g_try_malloc ((gsize) width * height * 4 * sizeof (float));
+  r->rgba = iodine_try_alloc_large ((gsize) width * height * 4 * sizeof (float));
   if (with_selection)
-    r->selection = g_try_malloc ((gsize) width * height * sizeof (float));
+    r->selection = iodine_try_alloc_large ((gsize) width * height * sizeof (float));
   if (!r->rgba || (with_selection && !r->selection))
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
@@ -210,7 +212,7 @@ static float *
 region_rgb (const IodineRegion *region)
 {
   gsize n = (gsize) region->width * region->height;
-  float *rgb = g_try_malloc (n * 3 * sizeof (float));
+  float *rgb = iodine_try_alloc_large (n * 3 * sizeof (float));
   if (!rgb)
     return NULL;
   for (gsize i = 0; i < n; i++)
@@ -287,6 +289,21 @@ engine_progress (int iteration, int iterations, float loss, gpointer user_data)
   return TRUE;
 }
 
+void
+iodine_plugin_timing (const char *stage)
+{
+  static gint64 last;
+  static int enabled = -1;
+  if (enabled < 0)
+    enabled = g_getenv ("IODINE_TIMING") != NULL;
+  if (!enabled)
+    return;
+  gint64 now = g_get_monotonic_time ();
+  if (stage)
+    fprintf (stderr, "iodine-timing: %s %.3f s\n", stage, (now - last) / 1e6);
+  last = now;
+}
+
 static uint64_t
 pick_seed (gint64 seed)
 {
@@ -332,6 +349,7 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
     }
   small = g_new (float, M * 3);
   iodine_resample (rgb, W, H, 3, small, mw, mh);
+  iodine_plugin_timing ("resize to the model's size");
 
   IodineRunOptions opt;
   iodine_run_options_init (&opt);
@@ -345,6 +363,7 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
   res = iodine_decompose (model, small, mh, mw, &opt, error);
   if (!res)
     goto fail;
+  iodine_plugin_timing ("model");
   if (progress && !progress (0.9, progress_data))
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_CANCELLED, "Cancelled");
@@ -448,6 +467,7 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
   d->masks = iodine_upsample_masks (kept, n, mw, mh, rgb, W, H, error);
   if (!d->masks)
     goto fail;
+  iodine_plugin_timing ("masks to full resolution");
   if (progress && !progress (1.0, progress_data))
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_CANCELLED, "Cancelled");

@@ -64,6 +64,12 @@ gsize iodine_decomposition_working_set (const IodineModel *model, int width, int
  * called from this thread with a fraction in [0, 1]; returning FALSE
  * cancels (IODINE_ERROR_CANCELLED). */
 typedef gboolean (*IodinePluginProgress) (double fraction, gpointer data);
+/* With IODINE_TIMING set in the environment, prints to stderr the wall time
+ * since the previous call as "iodine-timing: STAGE 1.234 s" (the benchmark
+ * tests/bench/bench-gimp.sh reads them); stage NULL only starts the clock.
+ * Stages follow each other, whichever thread runs them. */
+void iodine_plugin_timing (const char *stage);
+
 IodineDecomposition *iodine_decomposition_compute (const IodineModel *model,
                                                    IodineRegion *region,
                                                    const IodineDecomposeValues *values,

@@ -128,6 +128,8 @@ iodine_plugin_run (IodineHost *host, const IodineDecomposeValues *values, GError
 {
   if (!iodine_plugin_values_validate (values, error))
     return FALSE;
+  iodine_plugin_timing (NULL);
+  gint64 start = g_get_monotonic_time ();
   char *path = iodine_plugin_resolve_weights (values->weights, error);
   if (!path)
     return FALSE;
@@ -135,7 +137,9 @@ iodine_plugin_run (IodineHost *host, const IodineDecomposeValues *values, GError
   g_free (path);
   if (!model)
     return FALSE;
+  iodine_plugin_timing ("load the model");
   IodineRegion *region = host->ops->read_region (host, error);
+  iodine_plugin_timing ("read the image");
   if (!region)
     {
       iodine_model_free (model);
@@ -168,6 +172,10 @@ iodine_plugin_run (IodineHost *host, const IodineDecomposeValues *values, GError
         {
           host->ops->progress_update (host, 1.0);
           ok = host->ops->write_layers (host, job.result, values->content, error);
+          iodine_plugin_timing ("write the layers");
+          if (g_getenv ("IODINE_TIMING"))
+            g_printerr ("iodine-timing: total %.3f s\n",
+                        (g_get_monotonic_time () - start) / 1e6);
         }
       else
         g_propagate_error (error, job.error);
