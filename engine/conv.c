@@ -1,12 +1,16 @@
 #include "conv.h"
 #include "conv_direct.h"
 #include "layers.h"
+#include "parallel.h"
 
 #include <glib.h>
 
 #include <cblas.h>
 #include <string.h>
 
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
 #ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #endif
@@ -26,15 +30,34 @@ conv_shape_init (ConvShape *s, int n, int h, int w, int cin, int cout, int k, in
   s->wo = (w + 2 * s->pad - k) / stride + 1;
 }
 
+/* The GEMM path runs in up to CONV_MAX_PARTS parts on the engine's threads
+ * (where the direct kernels are enabled and OpenBLAS therefore runs on one
+ * thread; elsewhere OpenBLAS threads each product and there is one part).
+ * Each part owns a column tile, a tile of column gradients and a partial
+ * weight gradient. */
+#define CONV_MAX_PARTS 4
+
+static size_t
+gemm_part_floats (const ConvShape *s)
+{
+  size_t kk = (size_t) s->k * s->k;
+  return 2 * (size_t) CONV_TILE_ROWS * kk * MAX (s->cin, s->cout) + kk * s->cin * s->cout;
+}
+
 size_t
 conv_workspace_floats (const ConvShape *s)
 {
-  /* a column tile of the input and one of the output gradient (stride 1
-   * backward), or a column tile and its gradient (stride 2), and the
-   * flipped weights of the transposed convolution */
-  size_t kk = (size_t) s->k * s->k;
-  size_t gemm = 2 * (size_t) CONV_TILE_ROWS * kk * MAX (s->cin, s->cout) + kk * s->cin * s->cout;
-  return MAX (gemm, conv_direct_workspace_floats (s));
+  return MAX (CONV_MAX_PARTS * gemm_part_floats (s), conv_direct_workspace_floats (s));
+}
+
+static int
+gemm_parts (const ConvShape *s)
+{
+  /* a number that depends on the shape only, never on the thread count, so
+   * that the weight gradient is summed the same way on any number of threads */
+  if (!conv_direct_enabled ())
+    return 1;
+  return MAX (1, MIN (CONV_MAX_PARTS, s->n));
 }
 
 static inline void
@@ -125,6 +148,95 @@ col2im_tile (float *dx, const float *dcol, const ConvShape *s, size_t r0, int ro
     }
 }
 
+/* One GEMM-path call split into parts over whole images: part p takes
+ * images [n·p/parts, n·(p+1)/parts) in tiles of CONV_TILE_ROWS output rows.
+ * The parts are spread over the engine's threads; their number depends on
+ * the shape only, and the weight gradient is summed over them in order, so
+ * results do not depend on the thread count. */
+typedef struct {
+  const ConvShape *s;
+  float *work;
+  int parts;
+  float *y;                 /* forward output, or dx */
+  const float *x, *w, *b;
+  const float *dy;
+  float *dw;                /* NULL: no weight gradient */
+  gboolean want_dx;         /* the scatter (stride 2) input gradient */
+} GemmJob;
+
+static void
+part_rows (const GemmJob *j, int part, size_t *r0, size_t *r1)
+{
+  const size_t plane = (size_t) j->s->ho * j->s->wo;
+  *r0 = (size_t) ((long) j->s->n * part / j->parts) * plane;
+  *r1 = (size_t) ((long) j->s->n * (part + 1) / j->parts) * plane;
+}
+
+static void
+gemm_forward_parts (int begin, int end, void *ctx)
+{
+  const GemmJob *j = ctx;
+  const ConvShape *s = j->s;
+  const int kkc = s->k * s->k * s->cin;
+  for (int part = begin; part < end; part++)
+    {
+      float *col = j->work + (size_t) part * gemm_part_floats (s);
+      size_t p0, p1;
+      part_rows (j, part, &p0, &p1);
+      for (size_t r0 = p0; r0 < p1; r0 += CONV_TILE_ROWS)
+        {
+          int rows = (int) MIN (p1 - r0, (size_t) CONV_TILE_ROWS);
+          float *yt = j->y + r0 * s->cout;
+          for (int r = 0; r < rows; r++)
+            memcpy (yt + (size_t) r * s->cout, j->b, sizeof (float) * s->cout);
+          im2col_tile (col, j->x, s, r0, rows);
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, s->cout, kkc, 1.0f, col,
+                       kkc, j->w, kkc, 1.0f, yt, s->cout);
+        }
+    }
+}
+
+/* The weight gradient (into the part's own partial sum; part 0 straight
+ * into dw) and the scatter input gradient of the part's images. */
+static void
+gemm_backward_parts (int begin, int end, void *ctx)
+{
+  const GemmJob *j = ctx;
+  const ConvShape *s = j->s;
+  const int kkc = s->k * s->k * s->cin;
+  const size_t tile = (size_t) CONV_TILE_ROWS * s->k * s->k * MAX (s->cin, s->cout);
+  for (int part = begin; part < end; part++)
+    {
+      float *col = j->work + (size_t) part * gemm_part_floats (s);
+      float *dcol = col + tile;
+      float *dw = j->dw;
+      if (dw && part > 0)
+        {
+          dw = dcol + tile;
+          memset (dw, 0, sizeof (float) * s->cout * kkc);
+        }
+      size_t p0, p1;
+      part_rows (j, part, &p0, &p1);
+      for (size_t r0 = p0; r0 < p1; r0 += CONV_TILE_ROWS)
+        {
+          int rows = (int) MIN (p1 - r0, (size_t) CONV_TILE_ROWS);
+          const float *dyt = j->dy + r0 * s->cout;
+          if (dw)
+            {
+              im2col_tile (col, j->x, s, r0, rows);
+              cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, s->cout, kkc, rows, 1.0f,
+                           dyt, s->cout, col, kkc, 1.0f, dw, kkc);
+            }
+          if (j->want_dx)
+            {
+              cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, kkc, s->cout, 1.0f,
+                           dyt, s->cout, j->w, kkc, 0.0f, dcol, kkc);
+              col2im_tile (j->y, dcol, s, r0, rows);
+            }
+        }
+    }
+}
+
 void
 conv_forward (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
               float *work)
@@ -134,18 +246,8 @@ conv_forward (float *y, const float *x, const float *w, const float *b, const Co
       conv_direct_forward (y, x, w, b, s, work, CONV_EPI_BIAS);
       return;
     }
-  const int kkc = s->k * s->k * s->cin;
-  const size_t total = (size_t) s->n * s->ho * s->wo;
-  for (size_t r0 = 0; r0 < total; r0 += CONV_TILE_ROWS)
-    {
-      int rows = (int) (total - r0 < CONV_TILE_ROWS ? total - r0 : CONV_TILE_ROWS);
-      float *yt = y + r0 * s->cout;
-      for (int r = 0; r < rows; r++)
-        memcpy (yt + (size_t) r * s->cout, b, sizeof (float) * s->cout);
-      im2col_tile (work, x, s, r0, rows);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, s->cout, kkc, 1.0f, work, kkc,
-                   w, kkc, 1.0f, yt, s->cout);
-    }
+  GemmJob job = { s, work, gemm_parts (s), y, x, w, b, NULL, NULL, FALSE };
+  iodine_parallel_for (job.parts, gemm_forward_parts, &job);
 }
 
 /* dx += the stride-1 transposed convolution of dy: a convolution of dy
@@ -182,37 +284,35 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
   const int kkc = s->k * s->k * s->cin;
   const size_t total = (size_t) s->n * s->ho * s->wo;
   const size_t tile = (size_t) CONV_TILE_ROWS * s->k * s->k * MAX (s->cin, s->cout);
-  float *col = work;
-  float *dcol = work + tile;
   const gboolean transposed = s->stride == 1 && s->k % 2 == 1;
   const gboolean direct_dw = dw && conv_direct_backward_weights_available (s);
-  for (size_t r0 = 0; r0 < total; r0 += CONV_TILE_ROWS)
+  if (db)
+    for (size_t r = 0; r < total; r++)
+      {
+        const float *d = dy + r * s->cout;
+        for (int o = 0; o < s->cout; o++)
+          db[o] += d[o];
+      }
+  GemmJob job = { s, work, gemm_parts (s), dx, x, w, NULL, dy, direct_dw ? NULL : dw,
+                  dx && !transposed };
+  if (job.dw || job.want_dx)
     {
-      int rows = (int) (total - r0 < CONV_TILE_ROWS ? total - r0 : CONV_TILE_ROWS);
-      const float *dyt = dy + r0 * s->cout;
-      if (db)
-        for (int r = 0; r < rows; r++)
-          for (int o = 0; o < s->cout; o++)
-            db[o] += dyt[(size_t) r * s->cout + o];
-      if (dw && !direct_dw)
-        {
-          im2col_tile (col, x, s, r0, rows);
-          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, s->cout, kkc, rows, 1.0f, dyt,
-                       s->cout, col, kkc, 1.0f, dw, kkc);
-        }
-      if (dx && !transposed)
-        {
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, kkc, s->cout, 1.0f, dyt,
-                       s->cout, w, kkc, 0.0f, dcol, kkc);
-          col2im_tile (dx, dcol, s, r0, rows);
-        }
+      iodine_parallel_for (job.parts, gemm_backward_parts, &job);
+      /* the parts' partial weight gradients, in order */
+      if (job.dw)
+        for (int p = 1; p < job.parts; p++)
+          {
+            const float *part = work + (size_t) p * gemm_part_floats (s) + 2 * tile;
+            for (size_t i = 0; i < (size_t) s->cout * kkc; i++)
+              dw[i] += part[i];
+          }
     }
   if (direct_dw)
     conv_direct_backward_weights (dw, dy, x, s, work);
   if (dx && transposed && conv_direct_backward_input_available (s))
     conv_direct_backward_input (dx, dy, w, s, work, NULL);
   else if (dx && transposed)
-    conv_backward_input_stride1 (dx, dy, w, s, col, work + 2 * tile);
+    conv_backward_input_stride1 (dx, dy, w, s, work, work + 2 * tile);
 }
 
 void
