@@ -37,6 +37,16 @@ iodine_config_preset (const char *name, IodineConfig *c, GError **error)
       c->latent = 16;
       c->lstm_hidden = 128;
     }
+  else if (g_strcmp0 (name, "general") == 0)
+    {
+      /* the plug-in's default model (not in the spec): Multi-dSprites'
+       * architecture with the Tetrominoes latent size, for pictures
+       * richer than either (trained on the "scenes" mix) */
+      c->height = c->width = 64;
+      c->slots = 6;
+      c->latent = 32;
+      c->lstm_hidden = 128;
+    }
   else if (g_strcmp0 (name, "clevr") == 0)
     {
       c->height = c->width = 128;
@@ -55,7 +65,7 @@ iodine_config_preset (const char *name, IodineConfig *c, GError **error)
   else
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
-                   "unknown configuration “%s” (expected tetrominoes, multi-dsprites or clevr)",
+                   "unknown configuration “%s” (expected tetrominoes, multi-dsprites, clevr or general)",
                    name ? name : "(null)");
       return FALSE;
     }

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-typedef enum { KIND_TETROMINOES, KIND_DSPRITES, KIND_DSPRITES_BINARY, KIND_IMAGES } Kind;
+typedef enum { KIND_TETROMINOES, KIND_DSPRITES, KIND_DSPRITES_BINARY, KIND_SCENES, KIND_IMAGES } Kind;
 
 struct IodineDataset {
   Kind kind;
@@ -29,6 +29,12 @@ parse_kind (const char *spec, Kind *kind, int *h, int *w)
     {
       *kind = KIND_DSPRITES;
       *h = *w = IODINE_DSPRITES_SIZE;
+      return TRUE;
+    }
+  if (g_strcmp0 (spec, "scenes") == 0)
+    {
+      *kind = KIND_SCENES;
+      *h = *w = IODINE_SCENES_SIZE;
       return TRUE;
     }
   if (g_strcmp0 (spec, "multi-dsprites-binarized") == 0)
@@ -101,7 +107,7 @@ iodine_dataset_new (const char *spec, int height, int width, uint64_t seed, GErr
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
                    "dataset %s: unknown dataset (tetrominoes, multi-dsprites, "
-                   "multi-dsprites-binarized or images:DIR)", spec);
+                   "multi-dsprites-binarized, scenes or images:DIR)", spec);
       g_free (ds);
       return NULL;
     }
@@ -152,6 +158,8 @@ iodine_dataset_max_objects (const IodineDataset *ds)
       return IODINE_DSPRITES_MAX + 1;
     case KIND_DSPRITES_BINARY:
       return IODINE_DSPRITES_BINARY_MAX + 1;
+    case KIND_SCENES:
+      return IODINE_SCENES_MAX + 1;
     default:
       return 0; /* unknown: no ground truth */
     }
@@ -187,6 +195,8 @@ iodine_dataset_get (IodineDataset *ds, uint64_t index, float *image, uint8_t *la
 
   if (ds->kind == KIND_TETROMINOES)
     iodine_tetrominoes_render (&rng, img, lab);
+  else if (ds->kind == KIND_SCENES)
+    iodine_scenes_render (&rng, img, lab);
   else
     iodine_dsprites_render (&rng, ds->kind == KIND_DSPRITES_BINARY, img, lab);
 

@@ -10,6 +10,8 @@
 #define IODINE_DSPRITES_SIZE 64
 #define IODINE_DSPRITES_MAX 5          /* colour variant: 2..5 sprites */
 #define IODINE_DSPRITES_BINARY_MAX 3   /* binarized: 2..3 sprites */
+#define IODINE_SCENES_SIZE 64
+#define IODINE_SCENES_MAX 5            /* scenes: 1..5 objects */
 
 /* One tetrominoes scene at 35×35: image [35, 35, 3], labels [35, 35]. */
 void iodine_tetrominoes_render (IodineRng *rng, float *image, uint8_t *labels);
@@ -23,6 +25,9 @@ extern const uint8_t iodine_tetrominoes_colours[6][3];
 
 /* One multi-dSprites scene at 64×64 (binarized: white sprites on black). */
 void iodine_dsprites_render (IodineRng *rng, gboolean binarized, float *image, uint8_t *labels);
+
+/* One "scenes" picture at 64×64 (the general model's mix, dataset_scenes.c). */
+void iodine_scenes_render (IodineRng *rng, float *image, uint8_t *labels);
 
 /* images:DIR */
 typedef struct IodineImageFolder IodineImageFolder;

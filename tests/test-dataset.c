@@ -315,6 +315,70 @@ test_resized (void)
   iodine_dataset_free (small);
 }
 
+/* The general model's mix: 1–5 objects, each visible on at least 12
+ * pixels, every kind of background and every object count over 400 scenes,
+ * values in [0, 1], and pixels of one object not all one colour in some
+ * scenes (shading, stripes or noise). */
+static void
+test_scenes (void)
+{
+  IodineDataset *ds = open_ok ("scenes", 0, 0, 9);
+  g_assert_cmpint (iodine_dataset_height (ds), ==, 64);
+  g_assert_cmpint (iodine_dataset_width (ds), ==, 64);
+  g_assert_cmpint (iodine_dataset_max_objects (ds), ==, 6);
+  float *image = g_new (float, 64 * 64 * 3);
+  uint8_t labels[64 * 64];
+  int by_count[6] = { 0 }, flat_bg = 0, varied_bg = 0, varied_objects = 0;
+  for (int i = 0; i < 400; i++)
+    {
+      get_ok (ds, (uint64_t) i, image, labels);
+      int count[256] = { 0 }, n = 0;
+      for (int p = 0; p < 64 * 64; p++)
+        {
+          count[labels[p]]++;
+          g_assert_true (image[p * 3] >= 0.0f && image[p * 3] <= 1.0f);
+        }
+      for (int l = 1; l < 256; l++)
+        if (count[l])
+          {
+            g_assert_cmpint (l, <=, 5);
+            g_assert_cmpint (count[l], >=, 12);
+            n = l;
+          }
+      /* labels are 1..n with none missing */
+      for (int l = 1; l <= n; l++)
+        g_assert_cmpint (count[l], >, 0);
+      by_count[n]++;
+      /* background: flat if its pixels are all equal */
+      float lo = 2, hi = -1;
+      float olo = 2, ohi = -1;
+      for (int p = 0; p < 64 * 64; p++)
+        {
+          float v = image[p * 3 + 1];
+          if (labels[p] == 0)
+            lo = MIN (lo, v), hi = MAX (hi, v);
+          else if (labels[p] == 1)
+            olo = MIN (olo, v), ohi = MAX (ohi, v);
+        }
+      if (count[0] > 0)
+        {
+          if (hi - lo < 1e-6f)
+            flat_bg++;
+          else
+            varied_bg++;
+        }
+      if (n >= 1 && ohi - olo > 0.05f)
+        varied_objects++;
+    }
+  for (int n = 1; n <= 5; n++)
+    g_assert_cmpint (by_count[n], >, 40);
+  g_assert_cmpint (flat_bg, >, 20);
+  g_assert_cmpint (varied_bg, >, 100);
+  g_assert_cmpint (varied_objects, >, 100);
+  g_free (image);
+  iodine_dataset_free (ds);
+}
+
 /* --- images:DIR --- */
 
 static void
@@ -500,9 +564,9 @@ free_fake (IodineResult *r)
 static int
 dump (const char *dir)
 {
-  const char *names[] = { "tetrominoes", "multi-dsprites", "multi-dsprites-binarized" };
+  const char *names[] = { "tetrominoes", "multi-dsprites", "multi-dsprites-binarized", "scenes" };
   g_mkdir_with_parents (dir, 0755);
-  for (int d = 0; d < 3; d++)
+  for (int d = 0; d < 4; d++)
     {
       IodineDataset *ds = open_ok (names[d], 0, 0, 0);
       int h = iodine_dataset_height (ds), w = iodine_dataset_width (ds);
@@ -549,6 +613,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/tetrominoes", test_tetrominoes);
   g_test_add_func ("/dataset/multi-dsprites", test_dsprites);
   g_test_add_func ("/dataset/multi-dsprites-binarized", test_dsprites_binarized);
+  g_test_add_func ("/dataset/scenes", test_scenes);
   g_test_add_func ("/dataset/resized", test_resized);
   g_test_add_func ("/dataset/images", test_images);
   return g_test_run ();

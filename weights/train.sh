@@ -2,17 +2,18 @@
 # Resumes (or starts) the training run of one shipped model in the
 # background: from the committed checkpoint weights/checkpoints/NAME.ckpt.safetensors
 # when runs/RUN is not there, else from the run's own checkpoint.
-#   weights/train.sh tetrominoes|multi-dsprites
+#   weights/train.sh tetrominoes|multi-dsprites|general
 # IODINE_THREADS sets the engine's threads (0: all cores). Stop it with
 # `kill -INT $(cat runs/RUN/train.pid)`: it finishes the step and writes its
 # checkpoint. Then `weights/update-from-run.sh runs/RUN NAME` and commit weights/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: weights/train.sh tetrominoes|multi-dsprites}
+name=${1:?usage: weights/train.sh tetrominoes|multi-dsprites|general}
 case $name in
   # the first run (session 1); its files keep their names
   tetrominoes) run=runs/tet1 ckpt=tet.ckpt seed=11 ;;
   multi-dsprites) run=runs/mds1 ckpt=mds.ckpt seed=12 ;;
+  general) run=runs/gen1 ckpt=gen.ckpt seed=13 ;;
   *) echo "train.sh: no run is defined for '$name'" >&2; exit 2 ;;
 esac
 build=${IODINE_BUILD:-build}

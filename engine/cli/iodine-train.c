@@ -115,6 +115,8 @@ default_dataset (const char *config)
     return "tetrominoes";
   if (g_strcmp0 (config, "multi-dsprites") == 0)
     return "multi-dsprites";
+  if (g_strcmp0 (config, "general") == 0)
+    return "scenes";
   return NULL;
 }
 
@@ -223,8 +225,8 @@ main (int argc, char **argv)
   a.geco_alpha = 0.99;
   a.geco_step = 1e-6;
   GOptionEntry entries[] = {
-    { "config", 0, 0, G_OPTION_ARG_STRING, &a.config, "Architecture: tetrominoes (default), multi-dsprites or clevr", "NAME" },
-    { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized or images:DIR (default: the config's)", "SPEC" },
+    { "config", 0, 0, G_OPTION_ARG_STRING, &a.config, "Architecture: tetrominoes (default), multi-dsprites, clevr or general", "NAME" },
+    { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized, scenes or images:DIR (default: the config's)", "SPEC" },
     { "steps", 0, 0, G_OPTION_ARG_INT64, &a.steps, "Train until this step count (total, also when resuming; default 1000)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Batch size (default: the config's, 32 or 16)", "B" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr, "Peak learning rate (default 3e-4)", "X" },

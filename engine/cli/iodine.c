@@ -273,7 +273,7 @@ cmd_eval (int argc, char **argv)
   gint64 seed = 1000;
   GOptionEntry entries[] = {
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (required)", "FILE" },
-    { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset, "tetrominoes, multi-dsprites or multi-dsprites-binarized (default: the weights' training dataset)", "NAME" },
+    { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized or scenes (default: the weights' training dataset)", "NAME" },
     { "count", 'n', 0, G_OPTION_ARG_INT, &count, "Number of scenes (default 100)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of the scenes (default 1000; use one not used in training)", "S" },
     { "slots", 'k', 0, G_OPTION_ARG_INT, &slots, "K (default: the weights')", "K" },
