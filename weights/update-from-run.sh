@@ -3,7 +3,12 @@
 # later session), the shipped weights without optimizer state, the CSV log
 # and the curve.   weights/update-from-run.sh RUN_DIR NAME
 #   RUN_DIR holds NAME's checkpoint tet.ckpt (or ckpt), train.csv, curve.png
+#   weights/update-from-run.sh --checkpoint-only RUN_DIR NAME
+#   keeps only the checkpoint and the log: for a run too early to ship (the
+#   plug-in would offer its weights, and the general model is its default)
 set -euo pipefail
+only_ckpt=
+if [ "${1:-}" = --checkpoint-only ]; then only_ckpt=1; shift; fi
 run=$1
 name=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,13 +17,17 @@ ckpt=$(ls "$run"/*.ckpt | head -n 1)
 mkdir -p "$here/checkpoints" "$here/$name"
 cp "$ckpt" "$here/checkpoints/$name.ckpt.safetensors.tmp"
 mv "$here/checkpoints/$name.ckpt.safetensors.tmp" "$here/checkpoints/$name.ckpt.safetensors"
+cp "$run/train.csv" "$here/$name/train.csv"
+[ -f "$run/curve.png" ] && cp "$run/curve.png" "$here/$name/curve.png"
+[ -f "$run/sheet.png" ] && cp "$run/sheet.png" "$here/$name/validation-sheet.png"
+if [ -n "$only_ckpt" ]; then
+  "$build/engine/iodine" info "$here/checkpoints/$name.ckpt.safetensors" | grep -E "train_steps|fg_ari" || true
+  exit 0
+fi
 step=$("$build/engine/iodine" info "$ckpt" | awk '$1 == "train_steps" { print $2 }')
 # --steps equal to the checkpoint's step: no training, only --out
 IODINE_NO_REEXEC=1 "$build/engine/iodine-train" --resume "$here/checkpoints/$name.ckpt.safetensors" \
   --steps "${step:-0}" --out "$here/$name.safetensors" >/dev/null
-cp "$run/train.csv" "$here/$name/train.csv"
-[ -f "$run/curve.png" ] && cp "$run/curve.png" "$here/$name/curve.png"
-[ -f "$run/sheet.png" ] && cp "$run/sheet.png" "$here/$name/validation-sheet.png"
 "$build/engine/iodine" info "$here/$name.safetensors"
 # The FG-ARI floor that tests/weights/test-shipped-weights.sh checks: measured
 # on the same scenes as before (100, seed 4242 for a new file), floor 0.03 below.
