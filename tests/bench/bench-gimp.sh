@@ -7,8 +7,16 @@
 #   tests/bench/bench-gimp.sh BUILD_DIR [PHOTO] [WIDTHxHEIGHT] [WEIGHTS]
 # PHOTO defaults to scikit-learn's china.jpg (Debian's python3-sklearn), else
 # a plasma render. Not a test: nothing is asserted.
+#   tests/bench/bench-gimp.sh --gimp3 [PHOTO] [WxH] [WEIGHTS]
+# the same in GIMP 3.0, in the Debian 13 chroot of the GIMP 3 tests (root;
+# tests/gimp/test-gimp3.sh builds the plug-in there).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+if [ "${1:-}" = --gimp3 ]; then
+  exec "$SRC/tests/gimp/test-gimp3.sh" --bench \
+    "${2:-/usr/lib/python3/dist-packages/sklearn/datasets/images/china.jpg}" "${3:-4000x3000}" \
+    "${4:-$SRC/weights/tetrominoes.safetensors}"
+fi
 BUILD=$(cd "${1:?usage: bench-gimp.sh BUILD_DIR [PHOTO] [WxH] [WEIGHTS]}" && pwd)
 PHOTO=${2:-/usr/lib/python3/dist-packages/sklearn/datasets/images/china.jpg}
 SIZE=${3:-4000x3000}

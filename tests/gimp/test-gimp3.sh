@@ -10,9 +10,15 @@
 #   test-gimp3.sh                       the Script-Fu checks
 #   test-gimp3.sh --screenshot OUT.png  the dialog inside GIMP 3.0 under Xvfb
 #                                       (tests/gimp/screenshot-gimp.sh --gimp3)
+#   test-gimp3.sh --bench PHOTO WxH WEIGHTS
+#                                       the plug-in's stage times on PHOTO scaled
+#                                       to WxH (tests/bench/bench-gimp.sh --gimp3)
 set -uo pipefail
-SHOT=
+SHOT= BENCH=
 if [ "${1:-}" = --screenshot ]; then SHOT=${2:?--screenshot needs an output file}; fi
+if [ "${1:-}" = --bench ]; then
+  BENCH=1 B_PHOTO=${2:?--bench PHOTO WxH WEIGHTS} B_SIZE=${3:?} B_WEIGHTS=${4:?}
+fi
 SRC=${IODINE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 CHROOT=${GIMP3_CHROOT:-/var/cache/gimp-iodine/trixie}
 export GIMP3_CHROOT="$CHROOT"
@@ -89,6 +95,25 @@ if [ -n "$SHOT" ]; then
   [ -f "$CHROOT/tmp/iodine-gimp3/shot.png" ] && cp "$CHROOT/tmp/iodine-gimp3/shot.png" "$SHOT" &&
     echo "saved $SHOT"
   exit $status
+fi
+
+if [ -n "$BENCH" ]; then
+  cp "$B_PHOTO" "$CHROOT/tmp/iodine-gimp3/photo.${B_PHOTO##*.}"
+  cp "$B_WEIGHTS" "$CHROOT/tmp/iodine-gimp3/weights.safetensors"
+  echo "(plug-in-path \"$BUILD/plugin:\${gimp_plug_in_dir}/plug-ins\")" > "$CHROOT/tmp/iodine-gimp3/gimprc"
+  echo "== $(in_chroot gimp-console-3.0 --version); $(basename "$B_PHOTO") scaled to $B_SIZE"
+  in_chroot GIMP3_DIRECTORY=/tmp/iodine-gimp3/gimp3 IODINE_TIMING=1 \
+    timeout -k 10 600 gimp-console-3.0 -i -d -f --quit \
+    -g /tmp/iodine-gimp3/gimprc --batch-interpreter plug-in-script-fu-eval \
+    -b "(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"/tmp/iodine-gimp3/photo.${B_PHOTO##*.}\"))))
+          (gimp-image-scale img ${B_SIZE%x*} ${B_SIZE#*x})
+          (plug-in-iodine-decompose RUN-NONINTERACTIVE img
+            (vector (vector-ref (car (gimp-image-get-layers img)) 0)) 4 5 1 TRUE
+            \"/tmp/iodine-gimp3/weights.safetensors\" \"original\")
+          (gimp-image-delete img))" > "$CHROOT/tmp/iodine-gimp3/gimp.log" 2>&1
+  grep "^iodine-timing" "$CHROOT/tmp/iodine-gimp3/gimp.log" | sed 's/^iodine-timing: /  /' ||
+    { tail -n 30 "$CHROOT/tmp/iodine-gimp3/gimp.log"; exit 1; }
+  exit 0
 fi
 
 in_chroot "$BUILD/tests/gimp/make-weights" tetrominoes /tmp/iodine-gimp3/tetrominoes.safetensors 1 || exit 1
