@@ -4,6 +4,7 @@
 #include "layers.h"
 #include "mixture.h"
 #include "net_private.h"
+#include "parallel.h"
 #include "conv_broadcast.h"
 
 #include <math.h>
@@ -75,16 +76,26 @@ grad_lambda (IodineNet *net, const float *params, int t, int s)
       }
 }
 
+typedef struct {
+  IodineNet *net;
+  float *sg;
+  int s;
+} RefineInputJob;
+
+/* Slot images [begin, end) of the refinement input: the spatial channels of
+ * spec §2 in order, then each stop-gradient group normalised per image. */
 static void
-build_refine_input (IodineNet *net, int t, int s)
+refine_input_images (int begin, int end, void *ctx)
 {
-  float *sg = net->train ? net->sg_raw + (size_t) t * net->N * net->P * 6 : NULL;
-  const int P = net->P, K = net->K, Cin = net->Cin;
+  const RefineInputJob *j = ctx;
+  IodineNet *net = j->net;
+  float *sg = j->sg;
+  const int s = j->s, P = net->P, K = net->K, Cin = net->Cin;
   const int nc = iodine_config_coord_channels (net->cfg);
   float *in = net_ref_in (net, s);
   const float *out = net_dec_out (net, s);
   const float *masks = net_masks (net, s), *post = net_post (net, s);
-  for (int n = 0; n < net->N; n++)
+  for (int n = begin; n < end; n++)
     {
       int b = n / K;
       for (int p = 0; p < P; p++)
@@ -93,7 +104,10 @@ build_refine_input (IodineNet *net, int t, int s)
           float *d = in + np * Cin;
           const float *o = out + np * 4;
           const float *g = net->d_out + np * 4;
-          memcpy (d, net->image + ((size_t) b * P + p) * 3, sizeof (float) * 3);
+          const float *px = net->image + ((size_t) b * P + p) * 3;
+          d[0] = px[0];
+          d[1] = px[1];
+          d[2] = px[2];
           d[3] = o[1];
           d[4] = o[2];
           d[5] = o[3];
@@ -113,21 +127,32 @@ build_refine_input (IodineNet *net, int t, int s)
               if (sg)
                 memcpy (sg + np * 6, d + 9, sizeof (float) * 6);
             }
-          memcpy (d + 15, net->ref_coords + (size_t) p * nc, sizeof (float) * nc);
+          const float *co = net->ref_coords + (size_t) p * nc;
+          for (int c = 0; c < nc; c++)
+            d[15 + c] = co[c];
         }
     }
-  /* the stop-gradient channels, each group normalised per slot */
+  /* the stop-gradient channels, each group normalised per slot image */
   const ParamLayout *L = net->layout;
   static const int first[4] = { 9, 12, 13, 14 }, count[4] = { 3, 1, 1, 1 };
   static const int group[4] = { NORM_GRAD_MEANS, NORM_GRAD_LOGITS, NORM_LOGP, NORM_LOO };
   float *xhat = net_ref_xhat (net, s);
+  const size_t at = (size_t) begin * P * Cin;
   for (int g = 0; g < 4; g++)
     {
-      layernorm_forward (in + first[g], Cin, xhat, in + first[g], Cin,
-                         PARAM (L, net->params, L->norm_w[group[g]]),
-                         PARAM (L, net->params, L->norm_b[group[g]]), net->N, P, count[g], 1e-5f);
+      layernorm_forward (in + at + first[g], Cin, xhat + (size_t) begin * P * count[g],
+                         in + at + first[g], Cin, PARAM (L, net->params, L->norm_w[group[g]]),
+                         PARAM (L, net->params, L->norm_b[group[g]]), end - begin, P, count[g],
+                         1e-5f);
       xhat += (size_t) net->N * P * count[g];
     }
+}
+
+static void
+build_refine_input (IodineNet *net, int t, int s)
+{
+  RefineInputJob j = { net, net->train ? net->sg_raw + (size_t) t * net->N * net->P * 6 : NULL, s };
+  iodine_parallel_for (net->N, refine_input_images, &j);
 }
 
 static void
