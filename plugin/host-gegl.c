@@ -3,6 +3,7 @@
 #include "iodine.h"
 
 #include <glib/gi18n-lib.h>
+#include <math.h>
 #include <string.h>
 
 const char *
@@ -43,19 +44,68 @@ host_strip_buffers (int w, int h, int *strip, float **rgba, float **mask, GError
   return FALSE;
 }
 
+gboolean
+host_mask_starts_white (const IodineDecomposition *d, int i)
+{
+  return iodine_decomposition_layer_area (d, i) > 0.5;
+}
+
+/* The largest distance from the fill value that the mask's own storage
+ * rounds back to it: blocks within it need not be written at all. */
+static float
+mask_unchanged_below (GeglBuffer *mask)
+{
+  const Babl *type = babl_format_get_type (gegl_buffer_get_format (mask), 0);
+  if (type == babl_type ("u8"))
+    return 0.49f / 255.0f;
+  if (type == babl_type ("u16"))
+    return 0.49f / 65535.0f;
+  return 0.0f; /* half, float, u32: only exact values */
+}
+
+/* Whether every value of the w × h block (rows stride floats apart) stays
+ * the fill value once stored. */
+static gboolean
+block_is_fill (const float *m, int stride, int w, int h, float fill, float tolerance)
+{
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if (fabsf (m[(gsize) y * stride + x] - fill) > tolerance)
+        return FALSE;
+  return TRUE;
+}
+
+
 void
 host_write_layer (GeglBuffer *layer, GeglBuffer *mask, const IodineDecomposition *d, int i,
-                  IodineContentMode content, int strip, float *rgba, float *mask_rows)
+                  IodineContentMode content, int strip, float *rgba, float *mask_rows,
+                  gboolean mask_white)
 {
   int w = iodine_decomposition_width (d), h = iodine_decomposition_height (d);
   const Babl *mfmt = babl_format (host_mask_format (mask));
+  const float fill = mask_white ? 1.0f : 0.0f, tolerance = mask_unchanged_below (mask);
+  /* blocks are the mask's tiles, which libgimp sends to GIMP one round trip
+   * each: a block left at the fill value is not sent at all, and a written
+   * block covers its whole tile (a partial one would be fetched first) */
+  int tw = 64, th = 64;
+  g_object_get (mask, "tile-width", &tw, "tile-height", &th, NULL);
+  tw = CLAMP (tw, 16, 1024);
+  th = CLAMP (th, 16, 1024);
   for (int y0 = 0; y0 < h; y0 += strip)
     {
       int rows = MIN (strip, h - y0);
       iodine_decomposition_layer_pixels (d, i, content, y0, rows, rgba, mask_rows);
       gegl_buffer_set (layer, GEGL_RECTANGLE (0, y0, w, rows), 0, babl_format ("R'G'B'A float"),
                        rgba, GEGL_AUTO_ROWSTRIDE);
-      gegl_buffer_set (mask, GEGL_RECTANGLE (0, y0, w, rows), 0, mfmt, mask_rows,
-                       GEGL_AUTO_ROWSTRIDE);
+      /* rows of blocks aligned to the tile grid (strips need not be) */
+      for (int by = 0; by < rows; by = (y0 + by) / th * th + th - y0)
+        for (int bx = 0; bx < w; bx += tw)
+          {
+            int bw = MIN (tw, w - bx), bh = MIN ((y0 + by) / th * th + th - y0, rows) - by;
+            const float *m = mask_rows + (gsize) by * w + bx;
+            if (!block_is_fill (m, w, bw, bh, fill, tolerance))
+              gegl_buffer_set (mask, GEGL_RECTANGLE (bx, y0 + by, bw, bh), 0, mfmt, m,
+                               (gint) (w * sizeof (float)));
+          }
     }
 }

@@ -18,8 +18,14 @@ void host_read_region (IodineRegion *region, GeglBuffer *layer, GeglBuffer *sele
 /* Row strips for writing a w × h layer: *strip rows of RGBA and of mask. */
 gboolean host_strip_buffers (int w, int h, int *strip, float **rgba, float **mask,
                              GError **error);
-/* Writes layer i of the decomposition into a layer buffer and its mask's. */
+/* Whether layer i's mask should start white (else black): the fill that
+ * most of it keeps, so that host_write_layer has the fewest tiles to send. */
+gboolean host_mask_starts_white (const IodineDecomposition *d, int i);
+/* Writes layer i of the decomposition into a layer buffer and its mask's.
+ * The mask was created filled white (mask_white) or black; blocks of it
+ * that keep that value once stored are left alone. */
 void host_write_layer (GeglBuffer *layer, GeglBuffer *mask, const IodineDecomposition *d, int i,
-                       IodineContentMode content, int strip, float *rgba, float *mask_rows);
+                       IodineContentMode content, int strip, float *rgba, float *mask_rows,
+                       gboolean mask_white);
 
 #endif

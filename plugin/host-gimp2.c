@@ -101,12 +101,13 @@ gimp2_write_layers (IodineHost *base, const IodineDecomposition *d,
       if (layer <= 0 || !gimp_image_insert_layer (host->image, layer, group, i))
         goto remove;
       gimp_layer_set_offsets (layer, host->ox + host->x, host->oy + host->y);
-      gint32 lmask = gimp_layer_create_mask (layer, GIMP_ADD_MASK_WHITE);
+      gboolean white = host_mask_starts_white (d, i);
+      gint32 lmask = gimp_layer_create_mask (layer, white ? GIMP_ADD_MASK_WHITE : GIMP_ADD_MASK_BLACK);
       if (lmask <= 0 || !gimp_layer_add_mask (layer, lmask))
         goto remove;
       GeglBuffer *lb = gimp_drawable_get_buffer (layer);
       GeglBuffer *mb = gimp_drawable_get_buffer (lmask);
-      host_write_layer (lb, mb, d, i, content, strip, rgba, mask);
+      host_write_layer (lb, mb, d, i, content, strip, rgba, mask, white);
       g_object_unref (lb);
       g_object_unref (mb);
       gimp_drawable_update (layer, 0, 0, w, h);

@@ -100,12 +100,13 @@ gimp3_write_layers (IodineHost *base, const IodineDecomposition *d,
       if (!layer || !gimp_image_insert_layer (host->image, layer, GIMP_LAYER (group), i))
         goto remove;
       gimp_layer_set_offsets (layer, host->ox + host->x, host->oy + host->y);
-      GimpLayerMask *lmask = gimp_layer_create_mask (layer, GIMP_ADD_MASK_WHITE);
+      gboolean white = host_mask_starts_white (d, i);
+      GimpLayerMask *lmask = gimp_layer_create_mask (layer, white ? GIMP_ADD_MASK_WHITE : GIMP_ADD_MASK_BLACK);
       if (!lmask || !gimp_layer_add_mask (layer, lmask))
         goto remove;
       GeglBuffer *lb = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
       GeglBuffer *mb = gimp_drawable_get_buffer (GIMP_DRAWABLE (lmask));
-      host_write_layer (lb, mb, d, i, content, strip, rgba, mask);
+      host_write_layer (lb, mb, d, i, content, strip, rgba, mask, white);
       g_object_unref (lb);
       g_object_unref (mb);
       gimp_drawable_update (GIMP_DRAWABLE (layer), 0, 0, w, h);
