@@ -60,6 +60,18 @@ iodine_dataset_native_size (const char *spec, int *height, int *width)
   return TRUE;
 }
 
+gboolean
+iodine_labels_all_visible (const uint8_t *labels, int pixels, int n, int min_visible)
+{
+  int count[256] = { 0 };
+  for (int i = 0; i < pixels; i++)
+    count[labels[i]]++;
+  for (int s = 1; s <= n; s++)
+    if (count[s] < min_visible)
+      return FALSE;
+  return TRUE;
+}
+
 /* Sizes beyond this are surely a mistake (a 4096×4096 float image is 200 MB). */
 #define MAX_SIDE 4096
 

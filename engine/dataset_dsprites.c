@@ -39,8 +39,8 @@ inside (int shape, double u, double v)
     }
 }
 
-static void
-hsv_to_rgb (double h, double s, double v, float rgb[3])
+void
+iodine_hsv_to_rgb (double h, double s, double v, float rgb[3])
 {
   double hh = h * 6.0;
   int i = (int) floor (hh) % 6;
@@ -87,7 +87,7 @@ try_scene (IodineRng *rng, gboolean binarized, float *image, uint8_t *labels)
           double h = iodine_rng_uniform (rng);
           double sat = iodine_rng_uniform (rng);
           double val = iodine_rng_uniform (rng);
-          hsv_to_rgb (h, sat, val, rgb);
+          iodine_hsv_to_rgb (h, sat, val, rgb);
         }
       /* Centres over the middle 80% so that big sprites stay mostly inside. */
       double cx = (0.1 + 0.8 * px) * N, cy = (0.1 + 0.8 * py) * N;
@@ -108,13 +108,7 @@ try_scene (IodineRng *rng, gboolean binarized, float *image, uint8_t *labels)
           }
     }
 
-  int count[IODINE_DSPRITES_MAX + 1] = { 0 };
-  for (int i = 0; i < N * N; i++)
-    count[labels[i]]++;
-  for (int s = 1; s <= n; s++)
-    if (count[s] < MIN_VISIBLE)
-      return FALSE;
-  return TRUE;
+  return iodine_labels_all_visible (labels, N * N, n, MIN_VISIBLE);
 }
 
 void

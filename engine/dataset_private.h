@@ -26,6 +26,11 @@ extern const uint8_t iodine_tetrominoes_colours[6][3];
 /* One multi-dSprites scene at 64×64 (binarized: white sprites on black). */
 void iodine_dsprites_render (IodineRng *rng, gboolean binarized, float *image, uint8_t *labels);
 
+/* HSV (each in [0, 1]) to RGB. */
+void iodine_hsv_to_rgb (double h, double s, double v, float rgb[3]);
+/* TRUE if each of the labels 1..n covers at least min_visible of the pixels. */
+gboolean iodine_labels_all_visible (const uint8_t *labels, int pixels, int n, int min_visible);
+
 /* One "scenes" picture at 64×64 (the general model's mix, dataset_scenes.c). */
 void iodine_scenes_render (IodineRng *rng, float *image, uint8_t *labels);
 

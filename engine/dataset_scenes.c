@@ -21,21 +21,12 @@
 #define MIN_VISIBLE 12
 
 static void
-hsv (double h, double s, double v, float rgb[3])
-{
-  double hh = fmod (h, 1.0) * 6.0, f = hh - floor (hh);
-  double p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
-  double c[6][3] = { { v, t, p }, { q, v, p }, { p, v, t }, { p, q, v }, { t, p, v }, { v, p, q } };
-  int i = (int) floor (hh) % 6;
-  for (int k = 0; k < 3; k++)
-    rgb[k] = (float) c[i][k];
-}
-
-static void
 random_colour (IodineRng *rng, float rgb[3])
 {
-  hsv (iodine_rng_uniform (rng), iodine_rng_uniform (rng), 0.15 + 0.85 * iodine_rng_uniform (rng),
-       rgb);
+  /* three draws in this order (arguments' evaluation order is unspecified) */
+  double h = iodine_rng_uniform (rng), s = iodine_rng_uniform (rng);
+  double v = 0.15 + 0.85 * iodine_rng_uniform (rng);
+  iodine_hsv_to_rgb (h, s, v, rgb);
 }
 
 static void
@@ -185,13 +176,7 @@ try_scene (IodineRng *rng, float *image, uint8_t *labels)
           image[i] = (float) CLAMP (v, 0.0, 1.0);
         }
     }
-  int count[IODINE_SCENES_MAX + 1] = { 0 };
-  for (int i = 0; i < N * N; i++)
-    count[labels[i]]++;
-  for (int s = 1; s <= n; s++)
-    if (count[s] < MIN_VISIBLE)
-      return FALSE;
-  return TRUE;
+  return iodine_labels_all_visible (labels, N * N, n, MIN_VISIBLE);
 }
 
 void
