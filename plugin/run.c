@@ -168,9 +168,12 @@ iodine_plugin_run (IodineHost *host, const IodineDecomposeValues *values, GError
     {
       g_main_loop_run (job.loop);
       g_thread_join (thread);
-      if (job.result)
+      if (job.result && !host->ops->progress_update (host, 1.0))
+        /* cancelled after the worker's last look at the flag: the image is
+         * still untouched, so honour it */
+        g_set_error (error, IODINE_ERROR, IODINE_ERROR_CANCELLED, "Cancelled");
+      else if (job.result)
         {
-          host->ops->progress_update (host, 1.0);
           ok = host->ops->write_layers (host, job.result, values->content, error);
           iodine_plugin_timing ("write the layers");
           if (g_getenv ("IODINE_TIMING"))
