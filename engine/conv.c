@@ -50,6 +50,21 @@ conv_workspace_floats (const ConvShape *s)
   return MAX (CONV_MAX_PARTS * gemm_part_floats (s), conv_direct_workspace_floats (s));
 }
 
+/* Part p's scratch within work: returns its column tile, and sets (where not
+ * NULL) its tile of column gradients and its partial weight gradient (used
+ * by parts after the first). */
+static float *
+gemm_part_work (const ConvShape *s, float *work, int part, float **dcol, float **dw_part)
+{
+  const size_t tile = (size_t) CONV_TILE_ROWS * s->k * s->k * MAX (s->cin, s->cout);
+  float *col = work + (size_t) part * gemm_part_floats (s);
+  if (dcol)
+    *dcol = col + tile;
+  if (dw_part)
+    *dw_part = col + 2 * tile;
+  return col;
+}
+
 static int
 gemm_parts (const ConvShape *s)
 {
@@ -180,7 +195,7 @@ gemm_forward_parts (int begin, int end, void *ctx)
   const int kkc = s->k * s->k * s->cin;
   for (int part = begin; part < end; part++)
     {
-      float *col = j->work + (size_t) part * gemm_part_floats (s);
+      float *col = gemm_part_work (s, j->work, part, NULL, NULL);
       size_t p0, p1;
       part_rows (j, part, &p0, &p1);
       for (size_t r0 = p0; r0 < p1; r0 += CONV_TILE_ROWS)
@@ -204,15 +219,14 @@ gemm_backward_parts (int begin, int end, void *ctx)
   const GemmJob *j = ctx;
   const ConvShape *s = j->s;
   const int kkc = s->k * s->k * s->cin;
-  const size_t tile = (size_t) CONV_TILE_ROWS * s->k * s->k * MAX (s->cin, s->cout);
   for (int part = begin; part < end; part++)
     {
-      float *col = j->work + (size_t) part * gemm_part_floats (s);
-      float *dcol = col + tile;
+      float *dcol, *dw_part;
+      float *col = gemm_part_work (s, j->work, part, &dcol, &dw_part);
       float *dw = j->dw;
       if (dw && part > 0)
         {
-          dw = dcol + tile;
+          dw = dw_part;
           memset (dw, 0, sizeof (float) * s->cout * kkc);
         }
       size_t p0, p1;
@@ -302,7 +316,8 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
       if (job.dw)
         for (int p = 1; p < job.parts; p++)
           {
-            const float *part = work + (size_t) p * gemm_part_floats (s) + 2 * tile;
+            float *part;
+            gemm_part_work (s, work, p, NULL, &part);
             for (size_t i = 0; i < (size_t) s->cout * kkc; i++)
               dw[i] += part[i];
           }

@@ -145,6 +145,7 @@ try_scene (IodineRng *rng, float *image, uint8_t *labels)
       for (int c = 0; c < 3; c++)
         c1[c] = surface == 1 ? c0[c] * 0.45f : CLAMP (c0[c] * 0.7f + 0.3f * (1.0f - c0[c]), 0, 1);
       double light = 2 * G_PI * iodine_rng_uniform (rng), stripe = 2.0 + 3.0 * iodine_rng_uniform (rng);
+      const double lc = cos (light), ls = sin (light);
       double ca = cos (angle), sa = sin (angle);
       int x0 = MAX (0, (int) floor (cx - 1.5 * rad)), x1 = MIN (N - 1, (int) ceil (cx + 1.5 * rad));
       int y0 = MAX (0, (int) floor (cy - 1.5 * rad)), y1 = MIN (N - 1, (int) ceil (cy + 1.5 * rad));
@@ -157,7 +158,7 @@ try_scene (IodineRng *rng, float *image, uint8_t *labels)
               continue;
             double t = 0.0;
             if (surface == 1)
-              t = CLAMP (0.5 + 0.5 * (u * cos (light) + v * sin (light)), 0.0, 1.0);
+              t = CLAMP (0.5 + 0.5 * (u * lc + v * ls), 0.0, 1.0);
             else if (surface == 2)
               t = fmod (floor ((u + 2.0) * stripe), 2.0);
             float *px = image + ((size_t) y * N + x) * 3;

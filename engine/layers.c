@@ -1,4 +1,5 @@
 #include "layers.h"
+#include "hot_loop.h"
 
 #include "parallel.h"
 
@@ -42,14 +43,6 @@ expm1_neg (float x)
   /* near 0, (p + 1) − 1 would lose p's low bits */
   return ki == 0 ? p : (p + 1.0f) * two_k.f - 1.0f;
 }
-
-/* The element-wise hot loops get an AVX-512 clone, picked at load time on
- * CPUs that have it (the rest of the project is built for baseline x86-64). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT_LOOP __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define HOT_LOOP
-#endif
 
 HOT_LOOP static void
 elu_forward_span (float *y, const float *x, size_t n)

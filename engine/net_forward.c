@@ -18,17 +18,19 @@ decoder_forward (IodineNet *net, const float *params, int s)
     {
       float *out = l == net->L_dec ? net_dec_out (net, s) : net_dec_act (net, s, l);
       if (l == 0)
-        conv_broadcast_forward (out, net_z (net, s), net->dec_coords,
-                                PARAM (L, params, L->dec_w[0]), PARAM (L, params, L->dec_b[0]),
-                                &net->dec[0], net->conv_work);
+        {
+          conv_broadcast_forward (out, net_z (net, s), net->dec_coords,
+                                  PARAM (L, params, L->dec_w[0]), PARAM (L, params, L->dec_b[0]),
+                                  &net->dec[0], net->conv_work);
+          if (net->L_dec > 0)
+            elu_forward (out, out, (size_t) net->N * net->P * net->C_dec);
+        }
       else if (l < net->L_dec)
         conv_forward_elu (out, net_dec_act (net, s, l - 1), PARAM (L, params, L->dec_w[l]),
                           PARAM (L, params, L->dec_b[l]), &net->dec[l], net->conv_work);
       else
         conv_forward (out, net_dec_act (net, s, l - 1), PARAM (L, params, L->dec_w[l]),
                       PARAM (L, params, L->dec_b[l]), &net->dec[l], net->conv_work);
-      if (l == 0 && l < net->L_dec)
-        elu_forward (out, out, (size_t) net->N * net->P * net->C_dec);
     }
 }
 

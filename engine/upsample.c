@@ -4,6 +4,7 @@
  * weights of each pixel are computed once and shared by all masks; rows
  * are split over the CPU's cores. O(pixels × (16 + 16·slots)). */
 #include "upsample.h"
+#include "hot_loop.h"
 #include "iodine.h"
 #include "large_alloc.h"
 
@@ -193,14 +194,6 @@ jbu_axis (int i, int in, int out, int *first, float wt[4])
               : (float) exp (-d * d / (2.0 * JBU_SIGMA_SPACE * JBU_SIGMA_SPACE));
     }
 }
-
-/* The element-wise loops get an AVX-512 clone, picked at load time on CPUs
- * that have it (the project is built for baseline x86-64). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT_LOOP __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define HOT_LOOP
-#endif
 
 /* The 16 model pixels around a run of full-resolution pixels that share
  * them (about W / w pixels of a row): their colours, their mask values,

@@ -292,14 +292,18 @@ engine_progress (int iteration, int iterations, float loss, gpointer user_data)
 void
 iodine_plugin_timing (const char *stage)
 {
-  static gint64 last;
+  static gint64 first, last;
   static int enabled = -1;
   if (enabled < 0)
     enabled = g_getenv ("IODINE_TIMING") != NULL;
   if (!enabled)
     return;
   gint64 now = g_get_monotonic_time ();
-  if (stage)
+  if (!stage)
+    first = now;
+  else if (g_strcmp0 (stage, IODINE_TIMING_TOTAL) == 0)
+    fprintf (stderr, "iodine-timing: %s %.3f s\n", stage, (now - first) / 1e6);
+  else
     fprintf (stderr, "iodine-timing: %s %.3f s\n", stage, (now - last) / 1e6);
   last = now;
 }

@@ -66,8 +66,10 @@ gsize iodine_decomposition_working_set (const IodineModel *model, int width, int
 typedef gboolean (*IodinePluginProgress) (double fraction, gpointer data);
 /* With IODINE_TIMING set in the environment, prints to stderr the wall time
  * since the previous call as "iodine-timing: STAGE 1.234 s" (the benchmark
- * tests/bench/bench-gimp.sh reads them); stage NULL only starts the clock.
- * Stages follow each other, whichever thread runs them. */
+ * tests/bench/bench-gimp.sh reads them); stage NULL only starts the clock,
+ * and stage IODINE_TIMING_TOTAL prints the time since then. Stages follow
+ * each other, whichever thread runs them. */
+#define IODINE_TIMING_TOTAL "total"
 void iodine_plugin_timing (const char *stage);
 
 IodineDecomposition *iodine_decomposition_compute (const IodineModel *model,

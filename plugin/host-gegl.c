@@ -98,14 +98,18 @@ host_write_layer (GeglBuffer *layer, GeglBuffer *mask, const IodineDecomposition
       gegl_buffer_set (layer, GEGL_RECTANGLE (0, y0, w, rows), 0, babl_format ("R'G'B'A float"),
                        rgba, GEGL_AUTO_ROWSTRIDE);
       /* rows of blocks aligned to the tile grid (strips need not be) */
-      for (int by = 0; by < rows; by = (y0 + by) / th * th + th - y0)
-        for (int bx = 0; bx < w; bx += tw)
-          {
-            int bw = MIN (tw, w - bx), bh = MIN ((y0 + by) / th * th + th - y0, rows) - by;
-            const float *m = mask_rows + (gsize) by * w + bx;
-            if (!block_is_fill (m, w, bw, bh, fill, tolerance))
-              gegl_buffer_set (mask, GEGL_RECTANGLE (bx, y0 + by, bw, bh), 0, mfmt, m,
-                               (gint) (w * sizeof (float)));
-          }
+      for (int by = 0, next; by < rows; by = next)
+        {
+          /* the strip row where the next tile row starts */
+          next = MIN ((y0 + by) / th * th + th - y0, rows);
+          for (int bx = 0; bx < w; bx += tw)
+            {
+              int bw = MIN (tw, w - bx), bh = next - by;
+              const float *m = mask_rows + (gsize) by * w + bx;
+              if (!block_is_fill (m, w, bw, bh, fill, tolerance))
+                gegl_buffer_set (mask, GEGL_RECTANGLE (bx, y0 + by, bw, bh), 0, mfmt, m,
+                                 (gint) (w * sizeof (float)));
+            }
+        }
     }
 }

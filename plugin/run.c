@@ -129,7 +129,6 @@ iodine_plugin_run (IodineHost *host, const IodineDecomposeValues *values, GError
   if (!iodine_plugin_values_validate (values, error))
     return FALSE;
   iodine_plugin_timing (NULL);
-  gint64 start = g_get_monotonic_time ();
   char *path = iodine_plugin_resolve_weights (values->weights, error);
   if (!path)
     return FALSE;
@@ -176,9 +175,7 @@ iodine_plugin_run (IodineHost *host, const IodineDecomposeValues *values, GError
         {
           ok = host->ops->write_layers (host, job.result, values->content, error);
           iodine_plugin_timing ("write the layers");
-          if (g_getenv ("IODINE_TIMING"))
-            g_printerr ("iodine-timing: total %.3f s\n",
-                        (g_get_monotonic_time () - start) / 1e6);
+          iodine_plugin_timing (IODINE_TIMING_TOTAL);
         }
       else
         g_propagate_error (error, job.error);
