@@ -1,5 +1,6 @@
 #include "conv.h"
 #include "conv_direct.h"
+#include "conv_winograd.h"
 #include "layers.h"
 #include "parallel.h"
 
@@ -47,7 +48,8 @@ gemm_part_floats (const ConvShape *s)
 size_t
 conv_workspace_floats (const ConvShape *s)
 {
-  return MAX (CONV_MAX_PARTS * gemm_part_floats (s), conv_direct_workspace_floats (s));
+  return MAX (MAX (CONV_MAX_PARTS * gemm_part_floats (s), conv_direct_workspace_floats (s)),
+              conv_winograd_workspace_floats (s));
 }
 
 /* Part p's scratch within work: returns its column tile, and sets (where not
@@ -255,6 +257,11 @@ void
 conv_forward (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
               float *work)
 {
+  if (conv_winograd_available (s))
+    {
+      conv_winograd_forward (y, x, w, b, s, work, CONV_EPI_BIAS);
+      return;
+    }
   if (conv_direct_available (s))
     {
       conv_direct_forward (y, x, w, b, s, work, CONV_EPI_BIAS);
@@ -324,7 +331,9 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
     }
   if (direct_dw)
     conv_direct_backward_weights (dw, dy, x, s, work);
-  if (dx && transposed && conv_direct_backward_input_available (s))
+  if (dx && transposed && conv_winograd_backward_input_available (s))
+    conv_winograd_backward_input (dx, dy, w, s, work, NULL);
+  else if (dx && transposed && conv_direct_backward_input_available (s))
     conv_direct_backward_input (dx, dy, w, s, work, NULL);
   else if (dx && transposed)
     conv_backward_input_stride1 (dx, dy, w, s, work, work + 2 * tile);
@@ -334,7 +343,9 @@ void
 conv_forward_elu (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
                   float *work)
 {
-  if (conv_direct_forward_elu_available (s))
+  if (conv_winograd_available (s))
+    conv_winograd_forward (y, x, w, b, s, work, CONV_EPI_BIAS_ELU);
+  else if (conv_direct_forward_elu_available (s))
     conv_direct_forward (y, x, w, b, s, work, CONV_EPI_BIAS_ELU);
   else
     {
@@ -347,7 +358,12 @@ void
 conv_backward_elu (float *dx, float *dw, float *db, const float *dy, const float *x,
                    const float *w, const ConvShape *s, float *work)
 {
-  if (conv_direct_backward_input_available (s))
+  if (conv_winograd_backward_input_available (s))
+    {
+      conv_backward (NULL, dw, db, dy, x, w, s, work);
+      conv_winograd_backward_input (dx, dy, w, s, work, x);
+    }
+  else if (conv_direct_backward_input_available (s))
     {
       conv_backward (NULL, dw, db, dy, x, w, s, work);
       conv_direct_backward_input (dx, dy, w, s, work, x);

@@ -1,7 +1,10 @@
-/* iodine-bench-conv: GFLOP/s of the convolution paths (im2col + sgemm, and
- * the direct AVX-512 kernels of conv_direct.c) on the engine's stride-1
- * shapes, measured alternately in one process (best of several rounds), so
- * their ratio holds on a busy machine. Prints figures; asserts nothing.
+/* iodine-bench-conv: GFLOP/s of the convolution paths (im2col + sgemm, the
+ * direct AVX-512 kernels of conv_direct.c, and the Winograd kernels of
+ * conv_winograd.c where they run) on the engine's stride-1 shapes, measured
+ * alternately in one process (best of several rounds), so their ratios
+ * hold on a busy machine. GFLOP/s count the direct convolution's
+ * multiply-adds (2·n·h·w·cin·cout·k²) for every path: for Winograd it is
+ * the rate of equivalent work. Prints figures; asserts nothing.
  *
  *   iodine-bench-conv [--n N] [--rounds R] */
 #include "conv.h"
@@ -61,25 +64,27 @@ bench_shape (const char *name, int n, int h, int w, int cin, int cout, int k, in
   printf ("%-28s n=%-3d %dx%d %2d→%-2d k%d:", name, n, h, w, cin, cout, k);
   for (int op = 0; op < N_OPS; op++)
     {
-      double best[2] = { 1e30, 1e30 };
+      double best[3] = { 1e30, 1e30, 1e30 };
       for (int r = 0; r < rounds; r++)
-        for (int path = 0; path < 2; path++)
+        for (int path = 0; path < 3; path++)
           {
             if (path == 0)
               g_setenv ("IODINE_CONV_GEMM", "1", TRUE);
             else
               g_unsetenv ("IODINE_CONV_GEMM");
+            g_setenv ("IODINE_CONV_WINOGRAD", path == 2 ? "1" : "0", TRUE);
             run_op (op, y, dx, dw, db, x, wt, b, &s, work);
             double t0 = now ();
             run_op (op, y, dx, dw, db, x, wt, b, &s, work);
             best[path] = MIN (best[path], now () - t0);
           }
-      printf ("  %s %.1f → %.1f GF/s (×%.2f)", op_names[op], flops / best[0] / 1e9,
-              flops / best[1] / 1e9, best[0] / best[1]);
+      printf ("  %s %.1f / %.1f / %.1f GF/s", op_names[op], flops / best[0] / 1e9,
+              flops / best[1] / 1e9, flops / best[2] / 1e9);
     }
   printf ("\n");
   fflush (stdout);
   g_unsetenv ("IODINE_CONV_GEMM");
+  g_unsetenv ("IODINE_CONV_WINOGRAD");
   g_free (x);
   g_free (y);
   g_free (dx);
@@ -101,7 +106,8 @@ main (int argc, char **argv)
       else if (!strcmp (argv[i], "--rounds"))
         rounds = atoi (argv[i + 1]);
     }
-  printf ("GEMM (IODINE_CONV_GEMM=1) → direct, best of %d rounds, alternating\n", rounds);
+  printf ("GEMM (IODINE_CONV_GEMM=1) / direct (IODINE_CONV_WINOGRAD=0) / default (Winograd where "
+          "it runs), best of %d rounds, alternating\n", rounds);
   bench_shape ("tetrominoes decoder", n, 35, 35, 32, 32, 5, rounds);
   bench_shape ("tetrominoes head", n, 35, 35, 32, 4, 5, rounds);
   bench_shape ("multi-dsprites decoder", n / 4, 64, 64, 32, 32, 5, rounds);

@@ -1,0 +1,518 @@
+/* Winograd convolution for AVX-512 (see conv_winograd.h). */
+#include "conv_winograd.h"
+
+#include "avx512.h"
+#include "parallel.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#if IODINE_X86
+#include "winograd_transforms.h"
+#endif
+
+/* Output-channel vectors (16 floats) the product kernel handles. */
+#define MAX_NV 4
+/* Most tiles per register block. */
+#define MAX_R 12
+/* Largest transformed tile: F(4, 5) has 8 × 8. */
+#define MAX_A 8
+/* Most threads the work is split over; each has its own buffers. */
+#define MAX_THREADS 4
+
+/* The output tile m for a kernel of k taps (0: none). F(4, 5) rather than
+ * F(2, 5): 4 instead of 9 products per output, and its larger
+ * transforms still cost less than the products they save. */
+static int
+tile_outputs (int k)
+{
+  const char *m = g_getenv ("IODINE_WINOGRAD_M");
+  if (k == 5)
+    return m && m[0] == '2' ? 2 : 4;
+  if (k == 3)
+    return 4;
+  return 0;
+}
+
+static gboolean
+winograd_enabled (void)
+{
+  const char *e = g_getenv ("IODINE_CONV_WINOGRAD");
+  return (e == NULL || e[0] != '0') && conv_direct_enabled ();
+}
+
+/* A stride-1 convolution from cin to cout channels this file runs. */
+static gboolean
+shape_ok (int cin, int cout, int k, int stride)
+{
+  return stride == 1 && tile_outputs (k) > 0 && cin % 16 == 0 && cin >= 16 && cin <= 16 * MAX_NV
+         && cout % 16 == 0 && cout >= 16 && cout <= 16 * MAX_NV;
+}
+
+gboolean
+conv_winograd_available (const ConvShape *s)
+{
+  return shape_ok (s->cin, s->cout, s->k, s->stride) && winograd_enabled ();
+}
+
+gboolean
+conv_winograd_backward_input_available (const ConvShape *s)
+{
+  return shape_ok (s->cout, s->cin, s->k, s->stride) && winograd_enabled ();
+}
+
+/* The geometry of one convolution from cin to cout channels on h × w images. */
+typedef struct
+{
+  int m, k, a;             /* F(m, k), a = m + k − 1 */
+  int tiles_y, tiles_x, R; /* tiles per column and row; tiles per block */
+  int hp, wp;              /* the zero-padded image every tile reads from */
+} Plan;
+
+/* Largest block of tiles that keeps R·nv accumulators, nv weight vectors
+ * and a broadcast in the 32 zmm registers. */
+static int
+max_block (int nv)
+{
+  static const int rmax[MAX_NV + 1] = { 0, 12, 12, 8, 6 };
+  return rmax[nv];
+}
+
+static Plan
+plan_for (int h, int w, int cout, int k)
+{
+  Plan p;
+  p.m = tile_outputs (k);
+  p.k = k;
+  p.a = p.m + k - 1;
+  p.tiles_y = (h + p.m - 1) / p.m;
+  p.tiles_x = (w + p.m - 1) / p.m;
+  p.hp = p.tiles_y * p.m + k - 1;
+  p.wp = p.tiles_x * p.m + k - 1;
+  /* the fewest tile computations per row (the last block overlaps the one
+   * before it), then the widest block */
+  const int nv = cout / 16;
+  int best_cost = INT32_MAX;
+  p.R = 1;
+  for (int r = 1; r <= max_block (nv) && r <= p.tiles_x; r++)
+    {
+      int cost = (p.tiles_x + r - 1) / r * (r * nv + nv + 1);
+      if (cost <= best_cost)
+        best_cost = cost, p.R = r;
+    }
+  return p;
+}
+
+/* Per thread: the padded image, the transformed inputs V[a²][R][cin] of
+ * one block of tiles, and their products M[a²][R][cout]. */
+static size_t
+part_floats (const Plan *p, int cin, int cout)
+{
+  return (size_t) p->hp * p->wp * cin + (size_t) p->a * p->a * MAX_R * (cin + cout);
+}
+
+static size_t
+need_floats (int h, int w, int cin, int cout, int k)
+{
+  if (!shape_ok (cin, cout, k, 1))
+    return 0;
+  Plan p = plan_for (h, w, cout, k);
+  return (size_t) p.a * p.a * cin * cout + MAX_THREADS * part_floats (&p, cin, cout);
+}
+
+size_t
+conv_winograd_workspace_floats (const ConvShape *s)
+{
+  if (s->stride != 1)
+    return 0;
+  return MAX (need_floats (s->h, s->w, s->cin, s->cout, s->k),
+              need_floats (s->ho, s->wo, s->cout, s->cin, s->k));
+}
+
+/* The G matrix of F(m, k): a × k. */
+static const double *
+g_matrix (int m, int k)
+{
+#if IODINE_X86
+  if (m == 2 && k == 5)
+    return &wino_g_2_5[0][0];
+  if (m == 4 && k == 5)
+    return &wino_g_4_5[0][0];
+  if (m == 4 && k == 3)
+    return &wino_g_4_3[0][0];
+#endif
+  (void) m, (void) k;
+  g_assert_not_reached ();
+}
+
+/* The transformed weights U[ξ][ν][ci][co] = (G w_(co,ci) G^T)[ξ][ν] of a
+ * convolution from ci_n to co_n channels, in double precision: for the
+ * forward pass w_(co,ci)[ky][kx] = w[co][ky][kx][ci]; for the input
+ * gradient (flipped == TRUE, channels swapped) it is
+ * w[ci][k−1−ky][k−1−kx][co] of the engine's [cout][k][k][cin] array. */
+static void
+transform_weights (float *u, const float *w, const Plan *p, int ci_n, int co_n, gboolean flipped)
+{
+  const int k = p->k, a = p->a, kk = k * k;
+  const double *G = g_matrix (p->m, k);
+  for (int ci = 0; ci < ci_n; ci++)
+    for (int co = 0; co < co_n; co++)
+      {
+        double g[MAX_A][MAX_A], t[MAX_A][MAX_A];
+        for (int ky = 0; ky < k; ky++)
+          for (int kx = 0; kx < k; kx++)
+            g[ky][kx] = flipped
+                            ? w[((size_t) ci * kk + (k - 1 - ky) * k + (k - 1 - kx)) * co_n + co]
+                            : w[((size_t) co * kk + ky * k + kx) * ci_n + ci];
+        for (int xi = 0; xi < a; xi++)
+          for (int kx = 0; kx < k; kx++)
+            {
+              double sum = 0;
+              for (int ky = 0; ky < k; ky++)
+                sum += G[xi * k + ky] * g[ky][kx];
+              t[xi][kx] = sum;
+            }
+        for (int xi = 0; xi < a; xi++)
+          for (int nu = 0; nu < a; nu++)
+            {
+              double sum = 0;
+              for (int kx = 0; kx < k; kx++)
+                sum += t[xi][kx] * G[nu * k + kx];
+              u[((size_t) (xi * a + nu) * ci_n + ci) * co_n + co] = (float) sum;
+            }
+      }
+}
+
+#if IODINE_X86
+
+static AVX512_INLINE void
+transform_in (const __m512 *in, __m512 *out, const int M, const int K)
+{
+  if (M == 2 && K == 5)
+    wino_in_2_5 (in, out);
+  else if (M == 4 && K == 5)
+    wino_in_4_5 (in, out);
+  else
+    wino_in_4_3 (in, out);
+}
+
+static AVX512_INLINE void
+transform_out (const __m512 *in, __m512 *out, const int M, const int K)
+{
+  if (M == 2 && K == 5)
+    wino_out_2_5 (in, out);
+  else if (M == 4 && K == 5)
+    wino_out_4_5 (in, out);
+  else
+    wino_out_4_3 (in, out);
+}
+
+/* V[ξ][ν][j][c] = (B^T d_j B)[ξ][ν] for the R tiles j of one block: tile j
+ * reads the a × a pixels at xp + j·M pixels (rows wp pixels of cin
+ * channels), 16 channels at a time: columns first, then rows. */
+static AVX512_INLINE void
+input_tiles (float *restrict V, const float *restrict xp, int wp, int cin, int R, const int M,
+             const int K)
+{
+  const int A = M + K - 1;
+  for (int j = 0; j < R; j++)
+    for (int cv = 0; cv < cin; cv += 16)
+      {
+        const float *d = xp + (size_t) j * M * cin + cv;
+        __m512 t[MAX_A][MAX_A];
+#pragma GCC unroll 8
+        for (int c = 0; c < A; c++)
+          {
+            __m512 in[MAX_A], o[MAX_A];
+#pragma GCC unroll 8
+            for (int r = 0; r < A; r++)
+              in[r] = _mm512_loadu_ps (d + ((size_t) r * wp + c) * cin);
+            transform_in (in, o, M, K);
+#pragma GCC unroll 8
+            for (int i = 0; i < A; i++)
+              t[i][c] = o[i];
+          }
+#pragma GCC unroll 8
+        for (int i = 0; i < A; i++)
+          {
+            __m512 o[MAX_A];
+            transform_in (t[i], o, M, K);
+#pragma GCC unroll 8
+            for (int c = 0; c < A; c++)
+              _mm512_storeu_ps (V + ((size_t) (i * A + c) * R + j) * cin + cv, o[c]);
+          }
+      }
+}
+
+/* What the output tiles of one block are written into. */
+typedef struct
+{
+  float *y;          /* one image's output, h × w × cout */
+  const float *b;    /* bias (CONV_EPI_BIAS, CONV_EPI_BIAS_ELU) */
+  const float *act;  /* CONV_EPI_ELU_GRAD: ELU outputs, laid out as y */
+  int h, w, cout;
+  ConvEpilogue epi;
+} OutTarget;
+
+static AVX512_INLINE __m512
+epilogue (__m512 sum, const float *y, const float *b, const float *act, ConvEpilogue epi)
+{
+  switch (epi)
+    {
+    case CONV_EPI_ACCUMULATE:
+      return _mm512_add_ps (sum, _mm512_loadu_ps (y));
+    case CONV_EPI_BIAS_ELU:
+      return elu_vec (_mm512_add_ps (sum, _mm512_loadu_ps (b)));
+    case CONV_EPI_ELU_GRAD:
+      return _mm512_mul_ps (sum, elu_grad_vec (_mm512_loadu_ps (act)));
+    default:
+      return _mm512_add_ps (sum, _mm512_loadu_ps (b));
+    }
+}
+
+/* Y_j = A^T M_j A for the block's tiles j0 … R−1 (tiles before j0 belong to
+ * the previous block), combined into the output at tile row ty, tile
+ * column tx0 + j, outputs beyond the image dropped. */
+static AVX512_INLINE void
+output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int R, int j0,
+              const int M, const int K)
+{
+  const int A = M + K - 1, cout = o->cout;
+  for (int j = j0; j < R; j++)
+    for (int cv = 0; cv < cout; cv += 16)
+      {
+        __m512 t[MAX_A][MAX_A];
+#pragma GCC unroll 8
+        for (int c = 0; c < A; c++)
+          {
+            __m512 in[MAX_A], r[MAX_A];
+#pragma GCC unroll 8
+            for (int i = 0; i < A; i++)
+              in[i] = _mm512_loadu_ps (Mb + ((size_t) (i * A + c) * R + j) * cout + cv);
+            transform_out (in, r, M, K);
+#pragma GCC unroll 4
+            for (int p = 0; p < M; p++)
+              t[p][c] = r[p];
+          }
+        const int ox0 = (tx0 + j) * M;
+#pragma GCC unroll 4
+        for (int p = 0; p < M; p++)
+          {
+            const int oy = ty * M + p;
+            if (oy >= o->h)
+              break;
+            __m512 r[MAX_A];
+            transform_out (t[p], r, M, K);
+#pragma GCC unroll 4
+            for (int q = 0; q < M; q++)
+              {
+                if (ox0 + q >= o->w)
+                  break;
+                const size_t at = ((size_t) oy * o->w + ox0 + q) * cout + cv;
+                _mm512_storeu_ps (o->y + at, epilogue (r[q], o->y + at, o->b ? o->b + cv : NULL,
+                                                       o->act ? o->act + at : NULL, o->epi));
+              }
+          }
+      }
+}
+
+#define TILE_FNS(M, K)                                                                          \
+  static AVX512 void input_tiles_##M##_##K (float *V, const float *xp, int wp, int cin, int R)  \
+  {                                                                                             \
+    input_tiles (V, xp, wp, cin, R, M, K);                                                      \
+  }                                                                                             \
+  static AVX512 void output_tiles_##M##_##K (const OutTarget *o, const float *Mb, int ty,      \
+                                             int tx0, int R, int j0)                            \
+  {                                                                                             \
+    output_tiles (o, Mb, ty, tx0, R, j0, M, K);                                                 \
+  }
+TILE_FNS (2, 5)
+TILE_FNS (4, 5)
+TILE_FNS (4, 3)
+
+typedef void (*InputFn) (float *V, const float *xp, int wp, int cin, int R);
+typedef void (*OutputFn) (const OutTarget *o, const float *Mb, int ty, int tx0, int R, int j0);
+
+/* For each of the aa transformed positions e: M[e] (R × 16·NV) = V[e]
+ * (R × cin) · U[e] (cin × 16·NV), with R·NV accumulators in registers. */
+static AVX512_INLINE void
+products_kernel (float *restrict Mb, const float *restrict V, const float *restrict U, int cin,
+                 int aa, const int NV, const int R)
+{
+  const int cout = 16 * NV;
+  for (int e = 0; e < aa; e++)
+    {
+      const float *v = V + (size_t) e * R * cin, *u = U + (size_t) e * cin * cout;
+      __m512 acc[MAX_R][MAX_NV];
+#pragma GCC unroll 16
+      for (int j = 0; j < R; j++)
+#pragma GCC unroll 4
+        for (int n = 0; n < NV; n++)
+          acc[j][n] = _mm512_setzero_ps ();
+      for (int ci = 0; ci < cin; ci++)
+        {
+          __m512 wv[MAX_NV];
+#pragma GCC unroll 4
+          for (int n = 0; n < NV; n++)
+            wv[n] = _mm512_loadu_ps (u + (size_t) ci * cout + 16 * n);
+#pragma GCC unroll 16
+          for (int j = 0; j < R; j++)
+            {
+              const __m512 xb = _mm512_set1_ps (v[(size_t) j * cin + ci]);
+#pragma GCC unroll 4
+              for (int n = 0; n < NV; n++)
+                acc[j][n] = _mm512_fmadd_ps (xb, wv[n], acc[j][n]);
+            }
+        }
+      float *mb = Mb + (size_t) e * R * cout;
+#pragma GCC unroll 16
+      for (int j = 0; j < R; j++)
+#pragma GCC unroll 4
+        for (int n = 0; n < NV; n++)
+          _mm512_storeu_ps (mb + (size_t) j * cout + 16 * n, acc[j][n]);
+    }
+}
+
+typedef void (*ProductsFn) (float *Mb, const float *V, const float *U, int cin, int aa);
+
+#define PRODUCTS_FN(NV, R)                                                                      \
+  static AVX512 void products_##NV##_##R (float *Mb, const float *V, const float *U, int cin,  \
+                                          int aa)                                               \
+  {                                                                                             \
+    products_kernel (Mb, V, U, cin, aa, NV, R);                                                 \
+  }
+#define PRODUCTS_FNS(NV)                                                                        \
+  PRODUCTS_FN (NV, 1)                                                                           \
+  PRODUCTS_FN (NV, 2)                                                                           \
+  PRODUCTS_FN (NV, 3)                                                                           \
+  PRODUCTS_FN (NV, 4)                                                                           \
+  PRODUCTS_FN (NV, 5)                                                                           \
+  PRODUCTS_FN (NV, 6)                                                                           \
+  PRODUCTS_FN (NV, 7)                                                                           \
+  PRODUCTS_FN (NV, 8)                                                                           \
+  PRODUCTS_FN (NV, 9)                                                                           \
+  PRODUCTS_FN (NV, 10)                                                                          \
+  PRODUCTS_FN (NV, 11)                                                                          \
+  PRODUCTS_FN (NV, 12)
+PRODUCTS_FNS (1)
+PRODUCTS_FNS (2)
+PRODUCTS_FNS (3)
+PRODUCTS_FNS (4)
+#define PRODUCTS_ROW(NV)                                                                        \
+  {                                                                                             \
+    NULL, products_##NV##_1, products_##NV##_2, products_##NV##_3, products_##NV##_4,           \
+        products_##NV##_5, products_##NV##_6, products_##NV##_7, products_##NV##_8,             \
+        products_##NV##_9, products_##NV##_10, products_##NV##_11, products_##NV##_12           \
+  }
+static const ProductsFn products_fns[MAX_NV + 1][MAX_R + 1] = {
+  { NULL }, PRODUCTS_ROW (1), PRODUCTS_ROW (2), PRODUCTS_ROW (3), PRODUCTS_ROW (4),
+};
+
+/* One call: n images of h × w × cin through the transformed weights u into
+ * cout channels. */
+typedef struct
+{
+  Plan plan;
+  float *y;
+  const float *x, *u, *b, *act;
+  int n, h, w, cin, cout;
+  ConvEpilogue epi;
+  float *scratch; /* MAX_THREADS × part_floats */
+  InputFn input;
+  OutputFn output;
+} Job;
+
+static void
+job_part (const Job *jb, int part, int parts)
+{
+  const Plan *p = &jb->plan;
+  const int cin = jb->cin, cout = jb->cout, h = jb->h, w = jb->w, aa = p->a * p->a, R = p->R;
+  const int off = p->k / 2;
+  float *xp = jb->scratch + (size_t) part * part_floats (p, cin, cout);
+  float *V = xp + (size_t) p->hp * p->wp * cin, *Mb = V + (size_t) aa * MAX_R * cin;
+  const ProductsFn products = products_fns[cout / 16][R];
+  /* the border stays zero: every image writes the same interior */
+  memset (xp, 0, sizeof (float) * p->hp * p->wp * cin);
+  const int i0 = (int) ((long) jb->n * part / parts), i1 = (int) ((long) jb->n * (part + 1) / parts);
+  for (int i = i0; i < i1; i++)
+    {
+      const float *xi = jb->x + (size_t) i * h * w * cin;
+      for (int yy = 0; yy < h; yy++)
+        memcpy (xp + ((size_t) (yy + off) * p->wp + off) * cin, xi + (size_t) yy * w * cin,
+                sizeof (float) * w * cin);
+      const size_t yi = (size_t) i * h * w * cout;
+      OutTarget o = { jb->y + yi, jb->b, jb->act ? jb->act + yi : NULL, h, w, cout, jb->epi };
+      for (int ty = 0; ty < p->tiles_y; ty++)
+        for (int tx = 0;; tx += R)
+          {
+            const int start = tx + R <= p->tiles_x ? tx : p->tiles_x - R;
+            jb->input (V, xp + ((size_t) ty * p->m * p->wp + (size_t) start * p->m) * cin, p->wp,
+                       cin, R);
+            products (Mb, V, jb->u, cin, aa);
+            jb->output (&o, Mb, ty, start, R, tx - start);
+            if (tx + R >= p->tiles_x)
+              break;
+          }
+    }
+}
+
+typedef struct
+{
+  const Job *job;
+  int parts;
+} Parts;
+
+static void
+run_parts (int begin, int end, void *ctx)
+{
+  const Parts *pp = ctx;
+  for (int part = begin; part < end; part++)
+    job_part (pp->job, part, pp->parts);
+}
+
+static void
+run (float *y, const float *x, const float *w, const float *b, const float *act, int n, int h,
+     int wd, int cin, int cout, int k, gboolean flipped, ConvEpilogue epi, float *work)
+{
+  Job jb = { plan_for (h, wd, cout, k), y, x, work, b, act, n, h, wd, cin, cout, epi, NULL,
+             NULL, NULL };
+  const Plan *p = &jb.plan;
+  jb.scratch = work + (size_t) p->a * p->a * cin * cout;
+  transform_weights (work, w, p, cin, cout, flipped);
+  if (p->m == 2)
+    jb.input = input_tiles_2_5, jb.output = output_tiles_2_5;
+  else if (k == 5)
+    jb.input = input_tiles_4_5, jb.output = output_tiles_4_5;
+  else
+    jb.input = input_tiles_4_3, jb.output = output_tiles_4_3;
+  Parts pp = { &jb, MIN (MIN (iodine_parallel_threads (), MAX_THREADS), MAX (n, 1)) };
+  iodine_parallel_for (pp.parts, run_parts, &pp);
+}
+
+#endif /* IODINE_X86 */
+
+void
+conv_winograd_forward (float *y, const float *x, const float *w, const float *b,
+                       const ConvShape *s, float *work, ConvEpilogue epi)
+{
+#if IODINE_X86
+  g_return_if_fail (epi != CONV_EPI_ELU_GRAD);
+  run (y, x, w, b, NULL, s->n, s->h, s->w, s->cin, s->cout, s->k, FALSE, epi, work);
+#else
+  (void) y, (void) x, (void) w, (void) b, (void) s, (void) work, (void) epi;
+  g_assert_not_reached ();
+#endif
+}
+
+void
+conv_winograd_backward_input (float *dx, const float *dy, const float *w, const ConvShape *s,
+                              float *work, const float *elu_out)
+{
+#if IODINE_X86
+  run (dx, dy, w, NULL, elu_out, s->n, s->ho, s->wo, s->cout, s->cin, s->k, TRUE,
+       elu_out ? CONV_EPI_ELU_GRAD : CONV_EPI_ACCUMULATE, work);
+#else
+  (void) dx, (void) dy, (void) w, (void) s, (void) work, (void) elu_out;
+  g_assert_not_reached ();
+#endif
+}
