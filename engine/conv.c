@@ -306,7 +306,8 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
   const size_t total = (size_t) s->n * s->ho * s->wo;
   const size_t tile = (size_t) CONV_TILE_ROWS * s->k * s->k * MAX (s->cin, s->cout);
   const gboolean transposed = s->stride == 1 && s->k % 2 == 1;
-  const gboolean direct_dw = dw && conv_direct_backward_weights_available (s);
+  const gboolean wino_dw = dw && conv_winograd_backward_weights_available (s);
+  const gboolean direct_dw = dw && !wino_dw && conv_direct_backward_weights_available (s);
   if (db)
     for (size_t r = 0; r < total; r++)
       {
@@ -314,7 +315,7 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
         for (int o = 0; o < s->cout; o++)
           db[o] += d[o];
       }
-  GemmJob job = { s, work, gemm_parts (s), dx, x, w, NULL, dy, direct_dw ? NULL : dw,
+  GemmJob job = { s, work, gemm_parts (s), dx, x, w, NULL, dy, direct_dw || wino_dw ? NULL : dw,
                   dx && !transposed };
   if (job.dw || job.want_dx)
     {
@@ -329,7 +330,9 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
               dw[i] += part[i];
           }
     }
-  if (direct_dw)
+  if (wino_dw)
+    conv_winograd_backward_weights (dw, dy, x, s, work);
+  else if (direct_dw)
     conv_direct_backward_weights (dw, dy, x, s, work);
   if (dx && transposed && conv_winograd_backward_input_available (s))
     conv_winograd_backward_input (dx, dy, w, s, work, NULL);

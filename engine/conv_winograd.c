@@ -1,72 +1,62 @@
-/* Winograd convolution for AVX-512 (see conv_winograd.h). */
+/* Winograd convolution for AVX-512, forward pass and input gradient (see
+ * conv_winograd.h; the weight gradient is conv_winograd_dw.c). */
 #include "conv_winograd.h"
 
-#include "avx512.h"
+#include "conv_winograd_tiles.h"
 #include "parallel.h"
 
 #include <stdint.h>
 #include <string.h>
 
-#if IODINE_X86
-#include "winograd_transforms.h"
-#endif
-
 /* Output-channel vectors (16 floats) the product kernel handles. */
 #define MAX_NV 4
 /* Most tiles per register block. */
 #define MAX_R 12
-/* Largest transformed tile: F(4, 5) has 8 × 8. */
-#define MAX_A 8
-/* Most threads the work is split over; each has its own buffers. */
-#define MAX_THREADS 4
+#define MAX_A WINO_MAX_A
+#define MAX_THREADS WINO_MAX_PARTS
 
-/* The output tile m for a kernel of k taps (0: none). F(4, 5) rather than
- * F(2, 5): 4 instead of 9 products per output, and its larger
- * transforms still cost less than the products they save. */
-static int
-tile_outputs (int k)
-{
-  const char *m = g_getenv ("IODINE_WINOGRAD_M");
-  if (k == 5)
-    return m && m[0] == '2' ? 2 : 4;
-  if (k == 3)
-    return 4;
-  return 0;
-}
-
-static gboolean
-winograd_enabled (void)
+gboolean
+conv_winograd_enabled (void)
 {
   const char *e = g_getenv ("IODINE_CONV_WINOGRAD");
   return (e == NULL || e[0] != '0') && conv_direct_enabled ();
+}
+
+void
+wino_pad_image (float *xp, const float *x, int h, int w, int c, const WinoGrid *g)
+{
+  const int off = g->k / 2;
+  for (int y = 0; y < h; y++)
+    memcpy (xp + ((size_t) (y + off) * g->wp + off) * c, x + (size_t) y * w * c,
+            sizeof (float) * w * c);
 }
 
 /* A stride-1 convolution from cin to cout channels this file runs. */
 static gboolean
 shape_ok (int cin, int cout, int k, int stride)
 {
-  return stride == 1 && tile_outputs (k) > 0 && cin % 16 == 0 && cin >= 16 && cin <= 16 * MAX_NV
+  return stride == 1 && (k == 3 || k == 5) && cin % 16 == 0 && cin >= 16 && cin <= 16 * MAX_NV
          && cout % 16 == 0 && cout >= 16 && cout <= 16 * MAX_NV;
 }
 
 gboolean
 conv_winograd_available (const ConvShape *s)
 {
-  return shape_ok (s->cin, s->cout, s->k, s->stride) && winograd_enabled ();
+  return shape_ok (s->cin, s->cout, s->k, s->stride) && conv_winograd_enabled ();
 }
 
 gboolean
 conv_winograd_backward_input_available (const ConvShape *s)
 {
-  return shape_ok (s->cout, s->cin, s->k, s->stride) && winograd_enabled ();
+  return shape_ok (s->cout, s->cin, s->k, s->stride) && conv_winograd_enabled ();
 }
 
-/* The geometry of one convolution from cin to cout channels on h × w images. */
+/* The geometry of one convolution from cin to cout channels on h × w
+ * images: its tiles, and how many of them a block takes. */
 typedef struct
 {
-  int m, k, a;             /* F(m, k), a = m + k − 1 */
-  int tiles_y, tiles_x, R; /* tiles per column and row; tiles per block */
-  int hp, wp;              /* the zero-padded image every tile reads from */
+  WinoGrid g;
+  int R;
 } Plan;
 
 /* Largest block of tiles that keeps R·nv accumulators, nv weight vectors
@@ -82,21 +72,15 @@ static Plan
 plan_for (int h, int w, int cout, int k)
 {
   Plan p;
-  p.m = tile_outputs (k);
-  p.k = k;
-  p.a = p.m + k - 1;
-  p.tiles_y = (h + p.m - 1) / p.m;
-  p.tiles_x = (w + p.m - 1) / p.m;
-  p.hp = p.tiles_y * p.m + k - 1;
-  p.wp = p.tiles_x * p.m + k - 1;
+  p.g = wino_grid (h, w, k);
   /* the fewest tile computations per row (the last block overlaps the one
    * before it), then the widest block */
   const int nv = cout / 16;
   int best_cost = INT32_MAX;
   p.R = 1;
-  for (int r = 1; r <= max_block (nv) && r <= p.tiles_x; r++)
+  for (int r = 1; r <= max_block (nv) && r <= p.g.tiles_x; r++)
     {
-      int cost = (p.tiles_x + r - 1) / r * (r * nv + nv + 1);
+      int cost = (p.g.tiles_x + r - 1) / r * (r * nv + nv + 1);
       if (cost <= best_cost)
         best_cost = cost, p.R = r;
     }
@@ -108,7 +92,7 @@ plan_for (int h, int w, int cout, int k)
 static size_t
 part_floats (const Plan *p, int cin, int cout)
 {
-  return (size_t) p->hp * p->wp * cin + (size_t) p->a * p->a * MAX_R * (cin + cout);
+  return (size_t) p->g.hp * p->g.wp * cin + (size_t) p->g.a * p->g.a * MAX_R * (cin + cout);
 }
 
 static size_t
@@ -117,7 +101,7 @@ need_floats (int h, int w, int cin, int cout, int k)
   if (!shape_ok (cin, cout, k, 1))
     return 0;
   Plan p = plan_for (h, w, cout, k);
-  return (size_t) p.a * p.a * cin * cout + MAX_THREADS * part_floats (&p, cin, cout);
+  return (size_t) p.g.a * p.g.a * cin * cout + MAX_THREADS * part_floats (&p, cin, cout);
 }
 
 size_t
@@ -125,23 +109,22 @@ conv_winograd_workspace_floats (const ConvShape *s)
 {
   if (s->stride != 1)
     return 0;
-  return MAX (need_floats (s->h, s->w, s->cin, s->cout, s->k),
-              need_floats (s->ho, s->wo, s->cout, s->cin, s->k));
+  return MAX (MAX (need_floats (s->h, s->w, s->cin, s->cout, s->k),
+                   need_floats (s->ho, s->wo, s->cout, s->cin, s->k)),
+              conv_winograd_backward_weights_floats (s));
 }
 
-/* The G matrix of F(m, k): a × k. */
+/* The G matrix of F(4, k): a × k. */
 static const double *
-g_matrix (int m, int k)
+g_matrix (int k)
 {
 #if IODINE_X86
-  if (m == 2 && k == 5)
-    return &wino_g_2_5[0][0];
-  if (m == 4 && k == 5)
+  if (k == 5)
     return &wino_g_4_5[0][0];
-  if (m == 4 && k == 3)
+  if (k == 3)
     return &wino_g_4_3[0][0];
 #endif
-  (void) m, (void) k;
+  (void) k;
   g_assert_not_reached ();
 }
 
@@ -153,8 +136,8 @@ g_matrix (int m, int k)
 static void
 transform_weights (float *u, const float *w, const Plan *p, int ci_n, int co_n, gboolean flipped)
 {
-  const int k = p->k, a = p->a, kk = k * k;
-  const double *G = g_matrix (p->m, k);
+  const int k = p->g.k, a = p->g.a, kk = k * k;
+  const double *G = g_matrix (k);
   for (int ci = 0; ci < ci_n; ci++)
     for (int co = 0; co < co_n; co++)
       {
@@ -186,62 +169,13 @@ transform_weights (float *u, const float *w, const Plan *p, int ci_n, int co_n, 
 #if IODINE_X86
 
 static AVX512_INLINE void
-transform_in (const __m512 *in, __m512 *out, const int M, const int K)
-{
-  if (M == 2 && K == 5)
-    wino_in_2_5 (in, out);
-  else if (M == 4 && K == 5)
-    wino_in_4_5 (in, out);
-  else
-    wino_in_4_3 (in, out);
-}
-
-static AVX512_INLINE void
 transform_out (const __m512 *in, __m512 *out, const int M, const int K)
 {
-  if (M == 2 && K == 5)
-    wino_out_2_5 (in, out);
-  else if (M == 4 && K == 5)
+  (void) M;
+  if (K == 5)
     wino_out_4_5 (in, out);
   else
     wino_out_4_3 (in, out);
-}
-
-/* V[ξ][ν][j][c] = (B^T d_j B)[ξ][ν] for the R tiles j of one block: tile j
- * reads the a × a pixels at xp + j·M pixels (rows wp pixels of cin
- * channels), 16 channels at a time: columns first, then rows. */
-static AVX512_INLINE void
-input_tiles (float *restrict V, const float *restrict xp, int wp, int cin, int R, const int M,
-             const int K)
-{
-  const int A = M + K - 1;
-  for (int j = 0; j < R; j++)
-    for (int cv = 0; cv < cin; cv += 16)
-      {
-        const float *d = xp + (size_t) j * M * cin + cv;
-        __m512 t[MAX_A][MAX_A];
-#pragma GCC unroll 8
-        for (int c = 0; c < A; c++)
-          {
-            __m512 in[MAX_A], o[MAX_A];
-#pragma GCC unroll 8
-            for (int r = 0; r < A; r++)
-              in[r] = _mm512_loadu_ps (d + ((size_t) r * wp + c) * cin);
-            transform_in (in, o, M, K);
-#pragma GCC unroll 8
-            for (int i = 0; i < A; i++)
-              t[i][c] = o[i];
-          }
-#pragma GCC unroll 8
-        for (int i = 0; i < A; i++)
-          {
-            __m512 o[MAX_A];
-            transform_in (t[i], o, M, K);
-#pragma GCC unroll 8
-            for (int c = 0; c < A; c++)
-              _mm512_storeu_ps (V + ((size_t) (i * A + c) * R + j) * cin + cv, o[c]);
-          }
-      }
 }
 
 /* What the output tiles of one block are written into. */
@@ -319,14 +253,13 @@ output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int
 #define TILE_FNS(M, K)                                                                          \
   static AVX512 void input_tiles_##M##_##K (float *V, const float *xp, int wp, int cin, int R)  \
   {                                                                                             \
-    input_tiles (V, xp, wp, cin, R, M, K);                                                      \
+    wino_input_tiles (V, xp, wp, cin, R, R, M + K - 1, K == 5 ? WINO_F4_5 : WINO_F4_3);         \
   }                                                                                             \
   static AVX512 void output_tiles_##M##_##K (const OutTarget *o, const float *Mb, int ty,      \
                                              int tx0, int R, int j0)                            \
   {                                                                                             \
     output_tiles (o, Mb, ty, tx0, R, j0, M, K);                                                 \
   }
-TILE_FNS (2, 5)
 TILE_FNS (4, 5)
 TILE_FNS (4, 3)
 
@@ -426,31 +359,28 @@ static void
 job_part (const Job *jb, int part, int parts)
 {
   const Plan *p = &jb->plan;
-  const int cin = jb->cin, cout = jb->cout, h = jb->h, w = jb->w, aa = p->a * p->a, R = p->R;
-  const int off = p->k / 2;
+  const WinoGrid *g = &p->g;
+  const int cin = jb->cin, cout = jb->cout, h = jb->h, w = jb->w, aa = g->a * g->a, R = p->R;
   float *xp = jb->scratch + (size_t) part * part_floats (p, cin, cout);
-  float *V = xp + (size_t) p->hp * p->wp * cin, *Mb = V + (size_t) aa * MAX_R * cin;
+  float *V = xp + (size_t) g->hp * g->wp * cin, *Mb = V + (size_t) aa * MAX_R * cin;
   const ProductsFn products = products_fns[cout / 16][R];
   /* the border stays zero: every image writes the same interior */
-  memset (xp, 0, sizeof (float) * p->hp * p->wp * cin);
+  memset (xp, 0, sizeof (float) * g->hp * g->wp * cin);
   const int i0 = (int) ((long) jb->n * part / parts), i1 = (int) ((long) jb->n * (part + 1) / parts);
   for (int i = i0; i < i1; i++)
     {
-      const float *xi = jb->x + (size_t) i * h * w * cin;
-      for (int yy = 0; yy < h; yy++)
-        memcpy (xp + ((size_t) (yy + off) * p->wp + off) * cin, xi + (size_t) yy * w * cin,
-                sizeof (float) * w * cin);
+      wino_pad_image (xp, jb->x + (size_t) i * h * w * cin, h, w, cin, g);
       const size_t yi = (size_t) i * h * w * cout;
       OutTarget o = { jb->y + yi, jb->b, jb->act ? jb->act + yi : NULL, h, w, cout, jb->epi };
-      for (int ty = 0; ty < p->tiles_y; ty++)
+      for (int ty = 0; ty < g->tiles_y; ty++)
         for (int tx = 0;; tx += R)
           {
-            const int start = tx + R <= p->tiles_x ? tx : p->tiles_x - R;
-            jb->input (V, xp + ((size_t) ty * p->m * p->wp + (size_t) start * p->m) * cin, p->wp,
-                       cin, R);
+            const int start = tx + R <= g->tiles_x ? tx : g->tiles_x - R;
+            jb->input (V, xp + ((size_t) ty * WINO_M * g->wp + (size_t) start * WINO_M) * cin,
+                       g->wp, cin, R);
             products (Mb, V, jb->u, cin, aa);
             jb->output (&o, Mb, ty, start, R, tx - start);
-            if (tx + R >= p->tiles_x)
+            if (tx + R >= g->tiles_x)
               break;
           }
     }
@@ -477,11 +407,9 @@ run (float *y, const float *x, const float *w, const float *b, const float *act,
   Job jb = { plan_for (h, wd, cout, k), y, x, work, b, act, n, h, wd, cin, cout, epi, NULL,
              NULL, NULL };
   const Plan *p = &jb.plan;
-  jb.scratch = work + (size_t) p->a * p->a * cin * cout;
+  jb.scratch = work + (size_t) p->g.a * p->g.a * cin * cout;
   transform_weights (work, w, p, cin, cout, flipped);
-  if (p->m == 2)
-    jb.input = input_tiles_2_5, jb.output = output_tiles_2_5;
-  else if (k == 5)
+  if (k == 5)
     jb.input = input_tiles_4_5, jb.output = output_tiles_4_5;
   else
     jb.input = input_tiles_4_3, jb.output = output_tiles_4_3;

@@ -29,7 +29,11 @@
 gboolean conv_winograd_available (const ConvShape *s);
 /* The same for the input gradient of s (a convolution from cout to cin). */
 gboolean conv_winograd_backward_input_available (const ConvShape *s);
-/* Floats of scratch that either function needs for s (0 if neither runs it). */
+/* The same for the weight gradient of s (conv_winograd_dw.c): cin and cout
+ * multiples of 16 up to 64. */
+gboolean conv_winograd_backward_weights_available (const ConvShape *s);
+/* Floats of scratch that any of the functions below needs for s (0 if none
+ * runs it). */
 size_t conv_winograd_workspace_floats (const ConvShape *s);
 
 /* y = conv (x, w) combined with y and b as epi says (not CONV_EPI_ELU_GRAD);
@@ -40,5 +44,12 @@ void conv_winograd_forward (float *y, const float *x, const float *w, const floa
  * gradient · ELU'(·), elu_out being the ELU output laid out as dx. */
 void conv_winograd_backward_input (float *dx, const float *dy, const float *w,
                                    const ConvShape *s, float *work, const float *elu_out);
+
+/* dw += the weight gradient, dw[co][ky][kx][ci] += Σ dy[p][co] · x[p + tap][ci]. */
+void conv_winograd_backward_weights (float *dw, const float *dy, const float *x,
+                                     const ConvShape *s, float *work);
+/* Floats of scratch conv_winograd_backward_weights needs (within
+ * conv_winograd_workspace_floats). */
+size_t conv_winograd_backward_weights_floats (const ConvShape *s);
 
 #endif

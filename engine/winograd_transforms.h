@@ -3,18 +3,13 @@
 #ifndef IODINE_WINOGRAD_TRANSFORMS_H
 #define IODINE_WINOGRAD_TRANSFORMS_H
 
-/* F(2, 5): tiles of 6 inputs, points 0, 1, -1, 2, -2 and infinity */
-static const double wino_g_2_5[6][5] = {
-  { 1.0 / 4.0, 0.0, 0.0, 0.0, 0.0 },
-  { -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0 },
-  { -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0 },
-  { 1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0, 1.0 / 3.0, 2.0 / 3.0 },
-  { 1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0, -1.0 / 3.0, 2.0 / 3.0 },
-  { 0.0, 0.0, 0.0, 0.0, 1.0 },
-};
-/* B^T of F(2, 5): 6 inputs to 6 transformed values */
+#include "avx512.h"
+#if IODINE_X86
+
+/* F(3, 4): tiles of 6 inputs, points 0, 1, -1, 2, -2 and infinity */
+/* B^T of F(3, 4): 6 inputs to 6 transformed values */
 static AVX512_INLINE void
-wino_in_2_5 (const __m512 *in, __m512 *out)
+wino_in_3_4 (const __m512 *in, __m512 *out)
 {
   out[0] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[0])), in[4]);
   out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (-4.0f), in[1])), in[3]), in[4]);
@@ -23,22 +18,23 @@ wino_in_2_5 (const __m512 *in, __m512 *out)
   out[4] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[3], _mm512_sub_ps (_mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]), in[2])), in[4]);
   out[5] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[1])), in[5]);
 }
-/* A^T of F(2, 5): 6 products to 2 outputs */
+/* G of F(3, 4), rows scaled to integers and powers of two: 4 taps to 6 transformed values */
 static AVX512_INLINE void
-wino_out_2_5 (const __m512 *in, __m512 *out)
+wino_filter_3_4 (const __m512 *in, __m512 *out)
 {
-  out[0] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], in[1]), in[2]), in[3]), in[4]);
-  out[1] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_sub_ps (in[1], in[2]))), in[5]);
+  out[0] = in[0];
+  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], in[1]), in[2]), in[3]);
+  out[2] = _mm512_sub_ps (_mm512_add_ps (_mm512_sub_ps (in[0], in[1]), in[2]), in[3]);
+  out[3] = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[1], in[0])));
+  out[4] = _mm512_fmadd_ps (_mm512_set1_ps (-8.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[1], in[0])));
+  out[5] = in[3];
 }
-/* F(4, 3): tiles of 6 inputs, points 0, 1, -1, 2, -2 and infinity */
-static const double wino_g_4_3[6][3] = {
-  { 1.0 / 4.0, 0.0, 0.0 },
-  { -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0 },
-  { -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0 },
-  { 1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0 },
-  { 1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0 },
-  { 0.0, 0.0, 1.0 },
+static const double wino_at_scaled_3_4[3][6] = {
+  { 1.0 / 4.0, -1.0 / 6.0, -1.0 / 6.0, 1.0 / 24.0, 1.0 / 24.0, 0.0 },
+  { 0.0, -1.0 / 6.0, 1.0 / 6.0, 1.0 / 12.0, -1.0 / 12.0, 0.0 },
+  { 0.0, -1.0 / 6.0, -1.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0, 1.0 },
 };
+/* F(4, 3): tiles of 6 inputs, points 0, 1, -1, 2, -2 and infinity */
 /* B^T of F(4, 3): 6 inputs to 6 transformed values */
 static AVX512_INLINE void
 wino_in_4_3 (const __m512 *in, __m512 *out)
@@ -50,6 +46,14 @@ wino_in_4_3 (const __m512 *in, __m512 *out)
   out[4] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[3], _mm512_sub_ps (_mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]), in[2])), in[4]);
   out[5] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[1])), in[5]);
 }
+static const double wino_g_4_3[6][3] = {
+  { 1.0 / 4.0, 0.0, 0.0 },
+  { -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0 },
+  { -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0 },
+  { 1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0 },
+  { 1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0 },
+  { 0.0, 0.0, 1.0 },
+};
 /* A^T of F(4, 3): 6 products to 4 outputs */
 static AVX512_INLINE void
 wino_out_4_3 (const __m512 *in, __m512 *out)
@@ -60,16 +64,6 @@ wino_out_4_3 (const __m512 *in, __m512 *out)
   out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-8.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_sub_ps (in[1], in[2]))), in[5]);
 }
 /* F(4, 5): tiles of 8 inputs, points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
-static const double wino_g_4_5[8][5] = {
-  { -1.0, 0.0, 0.0, 0.0, 0.0 },
-  { -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0 },
-  { -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0 },
-  { 1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0, 4.0 / 45.0, 8.0 / 45.0 },
-  { 1.0 / 90.0, -1.0 / 45.0, 2.0 / 45.0, -4.0 / 45.0, 8.0 / 45.0 },
-  { 32.0 / 45.0, 16.0 / 45.0, 8.0 / 45.0, 4.0 / 45.0, 2.0 / 45.0 },
-  { 32.0 / 45.0, -16.0 / 45.0, 8.0 / 45.0, -4.0 / 45.0, 2.0 / 45.0 },
-  { 0.0, 0.0, 0.0, 0.0, 1.0 },
-};
 /* B^T of F(4, 5): 8 inputs to 8 transformed values */
 static AVX512_INLINE void
 wino_in_4_5 (const __m512 *in, __m512 *out)
@@ -83,6 +77,16 @@ wino_in_4_5 (const __m512 *in, __m512 *out)
   out[6] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]))))), in[6]);
   out[7] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[3], _mm512_sub_ps (_mm512_setzero_ps (), in[1]))), in[7]);
 }
+static const double wino_g_4_5[8][5] = {
+  { -1.0, 0.0, 0.0, 0.0, 0.0 },
+  { -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0 },
+  { -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0 },
+  { 1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0, 4.0 / 45.0, 8.0 / 45.0 },
+  { 1.0 / 90.0, -1.0 / 45.0, 2.0 / 45.0, -4.0 / 45.0, 8.0 / 45.0 },
+  { 32.0 / 45.0, 16.0 / 45.0, 8.0 / 45.0, 4.0 / 45.0, 2.0 / 45.0 },
+  { 32.0 / 45.0, -16.0 / 45.0, 8.0 / 45.0, -4.0 / 45.0, 2.0 / 45.0 },
+  { 0.0, 0.0, 0.0, 0.0, 1.0 },
+};
 /* A^T of F(4, 5): 8 products to 4 outputs */
 static AVX512_INLINE void
 wino_out_4_5 (const __m512 *in, __m512 *out)
@@ -92,4 +96,39 @@ wino_out_4_5 (const __m512 *in, __m512 *out)
   out[2] = _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[6], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[3], _mm512_add_ps (in[1], in[2])))));
   out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-0.125f), in[6], _mm512_fmadd_ps (_mm512_set1_ps (0.125f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-8.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_sub_ps (in[1], in[2]))))), in[7]);
 }
+/* F(5, 4): tiles of 8 inputs, points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
+/* B^T of F(5, 4): 8 inputs to 8 transformed values */
+static AVX512_INLINE void
+wino_in_5_4 (const __m512 *in, __m512 *out)
+{
+  out[0] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[2], _mm512_sub_ps (_mm512_setzero_ps (), in[0]))), in[6]);
+  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[3], _mm512_add_ps (in[1], in[2]))), in[5]), in[6]);
+  out[2] = _mm512_add_ps (_mm512_sub_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.25f), in[3], _mm512_add_ps (_mm512_sub_ps (_mm512_setzero_ps (), in[1]), in[2]))), in[5]), in[6]);
+  out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1]))))), in[6]);
+  out[4] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_mul_ps (_mm512_set1_ps (-0.5f), in[1]))))), in[6]);
+  out[5] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]))))), in[6]);
+  out[6] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]))))), in[6]);
+  out[7] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[3], _mm512_sub_ps (_mm512_setzero_ps (), in[1]))), in[7]);
+}
+/* G of F(5, 4), rows scaled to integers and powers of two: 4 taps to 8 transformed values */
+static AVX512_INLINE void
+wino_filter_5_4 (const __m512 *in, __m512 *out)
+{
+  out[0] = in[0];
+  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], in[1]), in[2]), in[3]);
+  out[2] = _mm512_sub_ps (_mm512_add_ps (_mm512_sub_ps (in[0], in[1]), in[2]), in[3]);
+  out[3] = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[1], in[0])));
+  out[4] = _mm512_fmadd_ps (_mm512_set1_ps (-8.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[1], in[0])));
+  out[5] = _mm512_fmadd_ps (_mm512_set1_ps (0.125f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[1], in[0])));
+  out[6] = _mm512_fmadd_ps (_mm512_set1_ps (-0.125f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (-0.5f), in[1], in[0])));
+  out[7] = in[3];
+}
+static const double wino_at_scaled_5_4[5][8] = {
+  { -1.0, -2.0 / 9.0, -2.0 / 9.0, 1.0 / 90.0, 1.0 / 90.0, 32.0 / 45.0, 32.0 / 45.0, 0.0 },
+  { 0.0, -2.0 / 9.0, 2.0 / 9.0, 1.0 / 45.0, -1.0 / 45.0, 16.0 / 45.0, -16.0 / 45.0, 0.0 },
+  { 0.0, -2.0 / 9.0, -2.0 / 9.0, 2.0 / 45.0, 2.0 / 45.0, 8.0 / 45.0, 8.0 / 45.0, 0.0 },
+  { 0.0, -2.0 / 9.0, 2.0 / 9.0, 4.0 / 45.0, -4.0 / 45.0, 4.0 / 45.0, -4.0 / 45.0, 0.0 },
+  { 0.0, -2.0 / 9.0, -2.0 / 9.0, 8.0 / 45.0, 8.0 / 45.0, 2.0 / 45.0, 2.0 / 45.0, 1.0 },
+};
+#endif
 #endif

@@ -3,7 +3,7 @@
  * images from 1×1 (one tile, mostly padding) to 64×64 and sizes that leave
  * partial tiles and overlapping blocks; the forward pass with bias, with
  * fused ELU and accumulating, the input gradient accumulating and through
- * an ELU. Errors are measured against the convolution of absolute values
+ * an ELU, the weight gradient accumulating. Errors are measured against the convolution of absolute values
  * (Σ |w|·|x| over the output's taps and channels), the scale float rounding
  * works on; the direct kernel's error on the same measure is printed beside
  * it. Also: the input gradient is the adjoint of the forward pass
@@ -79,6 +79,37 @@ reference (double *y, double *a, const float *x, const float *w, int n, int h, i
           }
 }
 
+/* The weight gradient in double, and of absolute values:
+ * dw[o][t][i] = Σ_img,p dy[p][o] · x[p + t][i], a = Σ |dy| |x|. */
+static void
+reference_dw (double *dw, double *a, const float *x, const float *dy, int n, int h, int wd,
+              int cin, int cout, int k)
+{
+  const int p = k / 2;
+  for (int o = 0; o < cout; o++)
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++)
+        for (int i = 0; i < cin; i++)
+          {
+            double sum = 0, abs_sum = 0;
+            for (int img = 0; img < n; img++)
+              for (int oy = 0; oy < h; oy++)
+                for (int ox = 0; ox < wd; ox++)
+                  {
+                    const int iy = oy + ky - p, ix = ox + kx - p;
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= wd)
+                      continue;
+                    double g = dy[(((size_t) img * h + oy) * wd + ox) * cout + o];
+                    double v = x[(((size_t) img * h + iy) * wd + ix) * cin + i];
+                    sum += g * v;
+                    abs_sum += fabs (g) * fabs (v);
+                  }
+            const size_t at = (((size_t) o * k + ky) * k + kx) * cin + i;
+            dw[at] = sum;
+            a[at] = abs_sum;
+          }
+}
+
 static double
 elu_d (double v)
 {
@@ -113,7 +144,8 @@ check_shape (int n, int h, int wd, int cin, int cout, int k)
   ConvShape s;
   conv_shape_init (&s, n, h, wd, cin, cout, k, 1);
   const int shape[6] = { n, h, wd, cin, cout, k };
-  if (!conv_winograd_available (&s) || !conv_winograd_backward_input_available (&s))
+  if (!conv_winograd_available (&s) || !conv_winograd_backward_input_available (&s)
+      || !conv_winograd_backward_weights_available (&s))
     {
       fprintf (stderr, "FAIL the Winograd kernels do not take n=%d %dx%d cin=%d cout=%d k=%d\n", n, h,
                wd, cin, cout, k);
@@ -133,6 +165,26 @@ check_shape (int n, int h, int wd, int cin, int cout, int k)
   reference (yr, ya, x, w, n, h, wd, cin, cout, k, FALSE);
   reference (dxr, dxa, dy, w, n, h, wd, cin, cout, k, TRUE);
   float *y = g_new (float, ny), *dx = g_new (float, nx);
+  float *dw0 = rand_array (nw, 1.0), *dw = g_new (float, nw);
+  double *dwr = g_new (double, nw), *dwa = g_new (double, nw);
+  double *want_w = g_new (double, nw), *scale_w = g_new (double, nw);
+  reference_dw (dwr, dwa, x, dy, n, h, wd, cin, cout, k);
+  /* The weight gradient of a tap is a sum of transformed products that
+   * involve every tap of its channel pair, and taps that only read padding
+   * (their Σ|dy||x| is 0) get their value from a cancellation among them:
+   * so the scale of each tap is the largest Σ|dy||x| of its channel pair. */
+  for (int o = 0; o < cout; o++)
+    for (int i = 0; i < cin; i++)
+      {
+        double m = 0;
+        for (int t = 0; t < k * k; t++)
+          m = fmax (m, dwa[((size_t) o * k * k + t) * cin + i]);
+        for (int t = 0; t < k * k; t++)
+          {
+            const size_t at = ((size_t) o * k * k + t) * cin + i;
+            want_w[at] = dw0[at] + dwr[at], scale_w[at] = m + fabs (dw0[at]);
+          }
+      }
 
   for (int path = 0; path < 2; path++)
     {
@@ -171,6 +223,11 @@ check_shape (int n, int h, int wd, int cin, int cout, int k)
         want_x[i] = dx0[i] + dxr[i], scale_x[i] = dxa[i] + fabs (dx0[i]);
       *worst = fmax (*worst, compare ("dx", name, shape, dx, want_x, scale_x, nx, tol));
 
+      /* dw += the weight gradient (the direct kernel needs cin a multiple of 16, as here) */
+      memcpy (dw, dw0, sizeof (float) * nw);
+      conv_backward (NULL, dw, NULL, dy, x, w, &s, work);
+      *worst = fmax (*worst, compare ("dw", name, shape, dw, want_w, scale_w, nw, tol));
+
       /* dx = (conv^T dy) · ELU'(a) for x = a an ELU output: overwritten;
        * ELU' ≤ 1, so the bound on the sum bounds the product */
       float *a = g_memdup2 (x, sizeof (float) * nx);
@@ -206,17 +263,19 @@ check_shape (int n, int h, int wd, int cin, int cout, int k)
 
   /* 1 and 3 threads: bit for bit */
   {
-    float *y1 = g_new (float, ny), *dx1 = g_new0 (float, nx);
+    float *y1 = g_new (float, ny), *dx1 = g_new0 (float, nx), *dw1 = g_new0 (float, nw);
     iodine_parallel_set_threads (1);
     conv_forward_elu (y1, x, w, b, &s, work);
-    conv_backward (dx1, NULL, NULL, dy, x, w, &s, work);
+    conv_backward (dx1, dw1, NULL, dy, x, w, &s, work);
     iodine_parallel_set_threads (3);
     conv_forward_elu (y, x, w, b, &s, work);
     memset (dx, 0, sizeof (float) * nx);
-    conv_backward (dx, NULL, NULL, dy, x, w, &s, work);
+    memset (dw, 0, sizeof (float) * nw);
+    conv_backward (dx, dw, NULL, dy, x, w, &s, work);
     iodine_parallel_set_threads (1);
     checks++;
-    if (memcmp (y, y1, sizeof (float) * ny) || memcmp (dx, dx1, sizeof (float) * nx))
+    if (memcmp (y, y1, sizeof (float) * ny) || memcmp (dx, dx1, sizeof (float) * nx)
+        || memcmp (dw, dw1, sizeof (float) * nw))
       {
         failures++;
         fprintf (stderr, "FAIL 1 and 3 threads differ: n=%d %dx%d cin=%d cout=%d k=%d\n", n, h, wd,
@@ -224,6 +283,7 @@ check_shape (int n, int h, int wd, int cin, int cout, int k)
       }
     g_free (y1);
     g_free (dx1);
+    g_free (dw1);
   }
 
   g_free (x);
@@ -243,6 +303,12 @@ check_shape (int n, int h, int wd, int cin, int cout, int k)
   g_free (scale_x);
   g_free (y);
   g_free (dx);
+  g_free (dw0);
+  g_free (dw);
+  g_free (dwr);
+  g_free (dwa);
+  g_free (want_w);
+  g_free (scale_w);
 }
 
 int
