@@ -128,25 +128,36 @@ g_matrix (int k)
   g_assert_not_reached ();
 }
 
-/* The transformed weights U[ξ][ν][ci][co] = (G w_(co,ci) G^T)[ξ][ν] of a
- * convolution from ci_n to co_n channels, in double precision: for the
+/* One call's weight transform: U[ξ][ν][ci][co] = (G w_(co,ci) G^T)[ξ][ν] of
+ * a convolution from ci_n to co_n channels, in double precision: for the
  * forward pass w_(co,ci)[ky][kx] = w[co][ky][kx][ci]; for the input
- * gradient (flipped == TRUE, channels swapped) it is
- * w[ci][k−1−ky][k−1−kx][co] of the engine's [cout][k][k][cin] array. */
-static void
-transform_weights (float *u, const float *w, const Plan *p, int ci_n, int co_n, gboolean flipped)
+ * gradient (flipped, channels swapped) it is w[ci][k−1−ky][k−1−kx][co] of
+ * the engine's [cout][k][k][cin] array. */
+typedef struct
 {
-  const int k = p->g.k, a = p->g.a, kk = k * k;
+  float *u;
+  const float *w;
+  const Plan *p;
+  int ci_n, co_n;
+  gboolean flipped;
+} WeightJob;
+
+/* Input channels [begin, end) of the transform (a parallel-for range). */
+static void
+transform_weights_range (int begin, int end, void *ctx)
+{
+  const WeightJob *j = ctx;
+  const int k = j->p->g.k, a = j->p->g.a, kk = k * k, ci_n = j->ci_n, co_n = j->co_n;
   const double *G = g_matrix (k);
-  for (int ci = 0; ci < ci_n; ci++)
+  for (int ci = begin; ci < end; ci++)
     for (int co = 0; co < co_n; co++)
       {
         double g[MAX_A][MAX_A], t[MAX_A][MAX_A];
         for (int ky = 0; ky < k; ky++)
           for (int kx = 0; kx < k; kx++)
-            g[ky][kx] = flipped
-                            ? w[((size_t) ci * kk + (k - 1 - ky) * k + (k - 1 - kx)) * co_n + co]
-                            : w[((size_t) co * kk + ky * k + kx) * ci_n + ci];
+            g[ky][kx] = j->flipped
+                            ? j->w[((size_t) ci * kk + (k - 1 - ky) * k + (k - 1 - kx)) * co_n + co]
+                            : j->w[((size_t) co * kk + ky * k + kx) * ci_n + ci];
         for (int xi = 0; xi < a; xi++)
           for (int kx = 0; kx < k; kx++)
             {
@@ -161,7 +172,7 @@ transform_weights (float *u, const float *w, const Plan *p, int ci_n, int co_n, 
               double sum = 0;
               for (int kx = 0; kx < k; kx++)
                 sum += t[xi][kx] * G[nu * k + kx];
-              u[((size_t) (xi * a + nu) * ci_n + ci) * co_n + co] = (float) sum;
+              j->u[((size_t) (xi * a + nu) * ci_n + ci) * co_n + co] = (float) sum;
             }
       }
 }
@@ -408,7 +419,8 @@ run (float *y, const float *x, const float *w, const float *b, const float *act,
              NULL, NULL };
   const Plan *p = &jb.plan;
   jb.scratch = work + (size_t) p->g.a * p->g.a * cin * cout;
-  transform_weights (work, w, p, cin, cout, flipped);
+  WeightJob wj = { work, w, p, cin, cout, flipped };
+  iodine_parallel_for (cin, transform_weights_range, &wj);
   if (k == 5)
     jb.input = input_tiles_4_5, jb.output = output_tiles_4_5;
   else

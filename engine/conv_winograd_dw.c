@@ -227,6 +227,7 @@ typedef struct
   DwPlan plan;
   const float *dy, *x;
   float *work;
+  float *dw;
 } DwJob;
 
 static void
@@ -289,21 +290,18 @@ run_parts (int begin, int end, void *ctx)
     dw_part (ctx, part);
 }
 
-#endif /* IODINE_X86 */
-
-void
-conv_winograd_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
-                                float *work)
+/* Output channels [begin, end) of dw += A^T (Σ_parts S) A, in double, the
+ * parts in order (a parallel-for range). */
+static void
+finish_range (int begin, int end, void *ctx)
 {
-#if IODINE_X86
-  DwJob jb = { s, dw_plan (s), dy, x, work };
-  const DwPlan *p = &jb.plan;
-  iodine_parallel_for (p->parts, run_parts, &jb);
-  /* dw += A^T (Σ_parts S) A, in double, the parts in order */
+  const DwJob *jb = ctx;
+  const ConvShape *s = jb->s;
+  const DwPlan *p = &jb->plan;
   const int a = p->g.a, aa = a * a, k = s->k, cin = s->cin, cout = s->cout;
   const double *At = k == 5 ? &wino_at_scaled_5_4[0][0] : &wino_at_scaled_3_4[0][0];
   const size_t stride = part_floats (p, s);
-  for (int co = 0; co < cout; co++)
+  for (int co = begin; co < end; co++)
     for (int ci = 0; ci < cin; ci++)
       {
         double sum[WINO_MAX_A][WINO_MAX_A], t[5][WINO_MAX_A];
@@ -311,7 +309,7 @@ conv_winograd_backward_weights (float *dw, const float *dy, const float *x, cons
           {
             double v = 0;
             for (int part = 0; part < p->parts; part++)
-              v += work[part * stride + ((size_t) e * cout + co) * cin + ci];
+              v += jb->work[part * stride + ((size_t) e * cout + co) * cin + ci];
             sum[e / a][e % a] = v;
           }
         for (int ky = 0; ky < k; ky++)
@@ -328,9 +326,21 @@ conv_winograd_backward_weights (float *dw, const float *dy, const float *x, cons
               double v = 0;
               for (int nu = 0; nu < a; nu++)
                 v += t[ky][nu] * At[kx * a + nu];
-              dw[(((size_t) co * k + ky) * k + kx) * cin + ci] += (float) v;
+              jb->dw[(((size_t) co * k + ky) * k + kx) * cin + ci] += (float) v;
             }
       }
+}
+
+#endif /* IODINE_X86 */
+
+void
+conv_winograd_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
+                                float *work)
+{
+#if IODINE_X86
+  DwJob jb = { s, dw_plan (s), dy, x, work, dw };
+  iodine_parallel_for (jb.plan.parts, run_parts, &jb);
+  iodine_parallel_for (s->cout, finish_range, &jb);
 #else
   (void) dw, (void) dy, (void) x, (void) s, (void) work;
   g_assert_not_reached ();

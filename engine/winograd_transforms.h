@@ -11,22 +11,30 @@
 static AVX512_INLINE void
 wino_in_3_4 (const __m512 *in, __m512 *out)
 {
-  out[0] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[0])), in[4]);
-  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (-4.0f), in[1])), in[3]), in[4]);
-  out[2] = _mm512_add_ps (_mm512_sub_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[1])), in[3]), in[4]);
-  out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_sub_ps (_mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]), in[2])), in[4]);
-  out[4] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[3], _mm512_sub_ps (_mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]), in[2])), in[4]);
-  out[5] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[1])), in[5]);
+  const __m512 e1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], in[4]);
+  const __m512 o1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[1], in[3]);
+  out[1] = _mm512_add_ps (e1, o1);
+  out[2] = _mm512_sub_ps (e1, o1);
+  const __m512 e3 = _mm512_sub_ps (in[4], in[2]);
+  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]));
+  out[3] = _mm512_add_ps (e3, o3);
+  out[4] = _mm512_sub_ps (e3, o3);
+  out[0] = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[0], in[4]));
+  out[5] = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[1], in[5]));
 }
 /* G of F(3, 4), rows scaled to integers and powers of two: 4 taps to 6 transformed values */
 static AVX512_INLINE void
 wino_filter_3_4 (const __m512 *in, __m512 *out)
 {
+  const __m512 e1 = _mm512_add_ps (in[0], in[2]);
+  const __m512 o1 = _mm512_add_ps (in[1], in[3]);
+  out[1] = _mm512_add_ps (e1, o1);
+  out[2] = _mm512_sub_ps (e1, o1);
+  const __m512 e3 = _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], in[0]);
+  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]));
+  out[3] = _mm512_add_ps (e3, o3);
+  out[4] = _mm512_sub_ps (e3, o3);
   out[0] = in[0];
-  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], in[1]), in[2]), in[3]);
-  out[2] = _mm512_sub_ps (_mm512_add_ps (_mm512_sub_ps (in[0], in[1]), in[2]), in[3]);
-  out[3] = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[1], in[0])));
-  out[4] = _mm512_fmadd_ps (_mm512_set1_ps (-8.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[1], in[0])));
   out[5] = in[3];
 }
 static const double wino_at_scaled_3_4[3][6] = {
@@ -39,12 +47,16 @@ static const double wino_at_scaled_3_4[3][6] = {
 static AVX512_INLINE void
 wino_in_4_3 (const __m512 *in, __m512 *out)
 {
-  out[0] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[0])), in[4]);
-  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (-4.0f), in[1])), in[3]), in[4]);
-  out[2] = _mm512_add_ps (_mm512_sub_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[1])), in[3]), in[4]);
-  out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_sub_ps (_mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]), in[2])), in[4]);
-  out[4] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[3], _mm512_sub_ps (_mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]), in[2])), in[4]);
-  out[5] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (4.0f), in[1])), in[5]);
+  const __m512 e1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], in[4]);
+  const __m512 o1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[1], in[3]);
+  out[1] = _mm512_add_ps (e1, o1);
+  out[2] = _mm512_sub_ps (e1, o1);
+  const __m512 e3 = _mm512_sub_ps (in[4], in[2]);
+  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]));
+  out[3] = _mm512_add_ps (e3, o3);
+  out[4] = _mm512_sub_ps (e3, o3);
+  out[0] = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[0], in[4]));
+  out[5] = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[1], in[5]));
 }
 static const double wino_g_4_3[6][3] = {
   { 1.0 / 4.0, 0.0, 0.0 },
@@ -58,24 +70,34 @@ static const double wino_g_4_3[6][3] = {
 static AVX512_INLINE void
 wino_out_4_3 (const __m512 *in, __m512 *out)
 {
-  out[0] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], in[1]), in[2]), in[3]), in[4]);
-  out[1] = _mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_sub_ps (in[1], in[2])));
-  out[2] = _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[3], _mm512_add_ps (in[1], in[2])));
-  out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-8.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_sub_ps (in[1], in[2]))), in[5]);
+  const __m512 s1 = _mm512_add_ps (in[1], in[2]);
+  const __m512 d1 = _mm512_sub_ps (in[1], in[2]);
+  const __m512 s3 = _mm512_add_ps (in[3], in[4]);
+  const __m512 d3 = _mm512_sub_ps (in[3], in[4]);
+  out[0] = _mm512_add_ps (_mm512_add_ps (in[0], s1), s3);
+  out[1] = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), d3, d1);
+  out[2] = _mm512_fmadd_ps (_mm512_set1_ps (4.0f), s3, s1);
+  out[3] = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), d3, _mm512_add_ps (in[5], d1));
 }
 /* F(4, 5): tiles of 8 inputs, points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
 /* B^T of F(4, 5): 8 inputs to 8 transformed values */
 static AVX512_INLINE void
 wino_in_4_5 (const __m512 *in, __m512 *out)
 {
-  out[0] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[2], _mm512_sub_ps (_mm512_setzero_ps (), in[0]))), in[6]);
-  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[3], _mm512_add_ps (in[1], in[2]))), in[5]), in[6]);
-  out[2] = _mm512_add_ps (_mm512_sub_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.25f), in[3], _mm512_add_ps (_mm512_sub_ps (_mm512_setzero_ps (), in[1]), in[2]))), in[5]), in[6]);
-  out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1]))))), in[6]);
-  out[4] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_mul_ps (_mm512_set1_ps (-0.5f), in[1]))))), in[6]);
-  out[5] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]))))), in[6]);
-  out[6] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]))))), in[6]);
-  out[7] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[3], _mm512_sub_ps (_mm512_setzero_ps (), in[1]))), in[7]);
+  const __m512 e1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_add_ps (in[2], in[6]));
+  const __m512 o1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[3], _mm512_add_ps (in[1], in[5]));
+  out[1] = _mm512_add_ps (e1, o1);
+  out[2] = _mm512_sub_ps (e1, o1);
+  const __m512 e3 = _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], in[6]));
+  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1])));
+  out[3] = _mm512_add_ps (e3, o3);
+  out[4] = _mm512_sub_ps (e3, o3);
+  const __m512 e5 = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], in[6]));
+  const __m512 o5 = _mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1])));
+  out[5] = _mm512_add_ps (e5, o5);
+  out[6] = _mm512_sub_ps (e5, o5);
+  out[0] = _mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[2], _mm512_sub_ps (in[6], in[0])));
+  out[7] = _mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[3], _mm512_sub_ps (in[7], in[1])));
 }
 static const double wino_g_4_5[8][5] = {
   { -1.0, 0.0, 0.0, 0.0, 0.0 },
@@ -91,36 +113,54 @@ static const double wino_g_4_5[8][5] = {
 static AVX512_INLINE void
 wino_out_4_5 (const __m512 *in, __m512 *out)
 {
-  out[0] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (_mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], in[1]), in[2]), in[3]), in[4]), in[5]), in[6]);
-  out[1] = _mm512_fmadd_ps (_mm512_set1_ps (-0.5f), in[6], _mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_sub_ps (in[1], in[2])))));
-  out[2] = _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[6], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[3], _mm512_add_ps (in[1], in[2])))));
-  out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-0.125f), in[6], _mm512_fmadd_ps (_mm512_set1_ps (0.125f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-8.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_sub_ps (in[1], in[2]))))), in[7]);
+  const __m512 s1 = _mm512_add_ps (in[1], in[2]);
+  const __m512 d1 = _mm512_sub_ps (in[1], in[2]);
+  const __m512 s3 = _mm512_add_ps (in[3], in[4]);
+  const __m512 d3 = _mm512_sub_ps (in[3], in[4]);
+  const __m512 s5 = _mm512_add_ps (in[5], in[6]);
+  const __m512 d5 = _mm512_sub_ps (in[5], in[6]);
+  out[0] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], s1), s3), s5);
+  out[1] = _mm512_fmadd_ps (_mm512_set1_ps (0.5f), d5, _mm512_fmadd_ps (_mm512_set1_ps (2.0f), d3, d1));
+  out[2] = _mm512_fmadd_ps (_mm512_set1_ps (0.25f), s5, _mm512_fmadd_ps (_mm512_set1_ps (4.0f), s3, s1));
+  out[3] = _mm512_fmadd_ps (_mm512_set1_ps (0.125f), d5, _mm512_fmadd_ps (_mm512_set1_ps (8.0f), d3, _mm512_add_ps (in[7], d1)));
 }
 /* F(5, 4): tiles of 8 inputs, points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
 /* B^T of F(5, 4): 8 inputs to 8 transformed values */
 static AVX512_INLINE void
 wino_in_5_4 (const __m512 *in, __m512 *out)
 {
-  out[0] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[2], _mm512_sub_ps (_mm512_setzero_ps (), in[0]))), in[6]);
-  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[3], _mm512_add_ps (in[1], in[2]))), in[5]), in[6]);
-  out[2] = _mm512_add_ps (_mm512_sub_ps (_mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.25f), in[3], _mm512_add_ps (_mm512_sub_ps (_mm512_setzero_ps (), in[1]), in[2]))), in[5]), in[6]);
-  out[3] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1]))))), in[6]);
-  out[4] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_mul_ps (_mm512_set1_ps (-0.5f), in[1]))))), in[6]);
-  out[5] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]))))), in[6]);
-  out[6] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (2.5f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]))))), in[6]);
-  out[7] = _mm512_add_ps (_mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[3], _mm512_sub_ps (_mm512_setzero_ps (), in[1]))), in[7]);
+  const __m512 e1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_add_ps (in[2], in[6]));
+  const __m512 o1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[3], _mm512_add_ps (in[1], in[5]));
+  out[1] = _mm512_add_ps (e1, o1);
+  out[2] = _mm512_sub_ps (e1, o1);
+  const __m512 e3 = _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], in[6]));
+  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1])));
+  out[3] = _mm512_add_ps (e3, o3);
+  out[4] = _mm512_sub_ps (e3, o3);
+  const __m512 e5 = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], in[6]));
+  const __m512 o5 = _mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1])));
+  out[5] = _mm512_add_ps (e5, o5);
+  out[6] = _mm512_sub_ps (e5, o5);
+  out[0] = _mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[2], _mm512_sub_ps (in[6], in[0])));
+  out[7] = _mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[3], _mm512_sub_ps (in[7], in[1])));
 }
 /* G of F(5, 4), rows scaled to integers and powers of two: 4 taps to 8 transformed values */
 static AVX512_INLINE void
 wino_filter_5_4 (const __m512 *in, __m512 *out)
 {
+  const __m512 e1 = _mm512_add_ps (in[0], in[2]);
+  const __m512 o1 = _mm512_add_ps (in[1], in[3]);
+  out[1] = _mm512_add_ps (e1, o1);
+  out[2] = _mm512_sub_ps (e1, o1);
+  const __m512 e3 = _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], in[0]);
+  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]));
+  out[3] = _mm512_add_ps (e3, o3);
+  out[4] = _mm512_sub_ps (e3, o3);
+  const __m512 e5 = _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], in[0]);
+  const __m512 o5 = _mm512_fmadd_ps (_mm512_set1_ps (0.125f), in[3], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1]));
+  out[5] = _mm512_add_ps (e5, o5);
+  out[6] = _mm512_sub_ps (e5, o5);
   out[0] = in[0];
-  out[1] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], in[1]), in[2]), in[3]);
-  out[2] = _mm512_sub_ps (_mm512_add_ps (_mm512_sub_ps (in[0], in[1]), in[2]), in[3]);
-  out[3] = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[1], in[0])));
-  out[4] = _mm512_fmadd_ps (_mm512_set1_ps (-8.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (-2.0f), in[1], in[0])));
-  out[5] = _mm512_fmadd_ps (_mm512_set1_ps (0.125f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[1], in[0])));
-  out[6] = _mm512_fmadd_ps (_mm512_set1_ps (-0.125f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (-0.5f), in[1], in[0])));
   out[7] = in[3];
 }
 static const double wino_at_scaled_5_4[5][8] = {

@@ -104,30 +104,104 @@ def fmt(v):
     return repr(f) + "f"
 
 
+def expr_of(terms):
+    """A C expression for sum(c * v) over terms [(c, v)], v a C name: +1
+    terms first, then -1 (a subtraction), then the multiply-adds."""
+    terms = sorted(terms, key=lambda t: 0 if t[0] == 1 else 1 if t[0] == -1 else 2)
+    expr = None
+    for c, x in terms:
+        if expr is None:
+            if c == 1:
+                expr = x
+            elif c == -1:
+                expr = "_mm512_sub_ps (_mm512_setzero_ps (), %s)" % x
+            else:
+                expr = "_mm512_mul_ps (_mm512_set1_ps (%s), %s)" % (fmt(c), x)
+        elif c == 1:
+            expr = "_mm512_add_ps (%s, %s)" % (expr, x)
+        elif c == -1:
+            expr = "_mm512_sub_ps (%s, %s)" % (expr, x)
+        else:
+            expr = "_mm512_fmadd_ps (_mm512_set1_ps (%s), %s, %s)" % (fmt(c), x, expr)
+    return expr
+
+
+def parity_sign(i):
+    return 1 if i % 2 == 0 else -1
+
+
+def program_1d(mat, nin, nout):
+    """out = mat . in as a list of assignments (name, [(coef, name)]), using
+    the symmetry of interpolation points +p and -p: two rows that differ only
+    in the sign of their odd-index terms become E + O and E - O (B^T, G), and
+    two such columns share in[j] + in[j'] and in[j] - in[j'] (A^T)."""
+    prog = []
+    rows_done = set()
+    for r0 in range(nout):
+        if r0 in rows_done:
+            continue
+        for r1 in range(r0 + 1, nout):
+            if r1 in rows_done:
+                continue
+            same = all(mat[r1][i] == mat[r0][i] * parity_sign(i) for i in range(nin))
+            flip = all(mat[r1][i] == -mat[r0][i] * parity_sign(i) for i in range(nin))
+            even = [(mat[r0][i], "in[%d]" % i) for i in range(0, nin, 2) if mat[r0][i] != 0]
+            odd = [(mat[r0][i], "in[%d]" % i) for i in range(1, nin, 2) if mat[r0][i] != 0]
+            if (same or flip) and len(even) + len(odd) > 2 and even and odd:
+                e, o = "e%d" % r0, "o%d" % r0
+                prog.append((e, even))
+                prog.append((o, odd))
+                prog.append(("out[%d]" % r0, [(1, e), (1, o)]))
+                prog.append(("out[%d]" % r1, [(1, e), (-1, o)] if same else [(1, o), (-1, e)]))
+                rows_done |= {r0, r1}
+                break
+    # column pairs for the rows left
+    left = [r for r in range(nout) if r not in rows_done]
+    pairs, cols_done = [], set()
+    for j0 in range(nin):
+        for j1 in range(j0 + 1, nin):
+            if j0 in cols_done or j1 in cols_done:
+                continue
+            if all(mat[r][j0] != 0 for r in left) and \
+               all(mat[r][j1] == mat[r][j0] * parity_sign(r) for r in left) and len(left) > 1:
+                pairs.append((j0, j1))
+                cols_done |= {j0, j1}
+    for j0, j1 in pairs:
+        prog.append(("s%d" % j0, [(1, "in[%d]" % j0), (1, "in[%d]" % j1)]))
+        prog.append(("d%d" % j0, [(1, "in[%d]" % j0), (-1, "in[%d]" % j1)]))
+    for r in left:
+        terms = [(mat[r][j], "in[%d]" % j) for j in range(nin)
+                 if j not in cols_done and mat[r][j] != 0]
+        for j0, _ in pairs:
+            terms.append((mat[r][j0], ("s%d" if r % 2 == 0 else "d%d") % j0))
+        terms = [t for t in terms if t[0] != 0]
+        assert terms
+        # unit terms first: fewer multiplies at the start of the chain
+        prog.append(("out[%d]" % r, terms))
+    check_program(prog, mat, nin, nout)
+    return prog
+
+
+def check_program(prog, mat, nin, nout):
+    """Runs the program exactly on every unit input."""
+    for k in range(nin):
+        env = {"in[%d]" % i: Fr(int(i == k)) for i in range(nin)}
+        for name, terms in prog:
+            env[name] = sum(c * env[v] for c, v in terms)
+        for r in range(nout):
+            assert env["out[%d]" % r] == mat[r][k], (r, k)
+
+
 def emit_1d(name, mat, nin, nout, doc):
-    """out[o] = sum_i mat[o][i] in[i] on __m512 values, non-zero terms only."""
+    """out[o] = sum_i mat[o][i] in[i] on __m512 values."""
+    prog = program_1d(mat, nin, nout)
     lines = ["/* %s */" % doc,
              "static AVX512_INLINE void\n%s (const __m512 *in, __m512 *out)\n{" % name]
-    for o in range(nout):
-        terms = [(mat[o][i], i) for i in range(nin) if mat[o][i] != 0]
-        assert terms
-        expr = None
-        for c, i in terms:
-            x = "in[%d]" % i
-            if expr is None:
-                if c == 1:
-                    expr = x
-                elif c == -1:
-                    expr = "_mm512_sub_ps (_mm512_setzero_ps (), %s)" % x
-                else:
-                    expr = "_mm512_mul_ps (_mm512_set1_ps (%s), %s)" % (fmt(c), x)
-            elif c == 1:
-                expr = "_mm512_add_ps (%s, %s)" % (expr, x)
-            elif c == -1:
-                expr = "_mm512_sub_ps (%s, %s)" % (expr, x)
-            else:
-                expr = "_mm512_fmadd_ps (_mm512_set1_ps (%s), %s, %s)" % (fmt(c), x, expr)
-        lines.append("  out[%d] = %s;" % (o, expr))
+    for var, terms in prog:
+        if var.startswith("out"):
+            lines.append("  %s = %s;" % (var, expr_of(terms)))
+        else:
+            lines.append("  const __m512 %s = %s;" % (var, expr_of(terms)))
     lines.append("}\n")
     return "\n".join(lines)
 
