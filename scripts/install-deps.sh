@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything gimp-iodine needs to build, run and test on Debian 12,
-# with apt-get only. Run as root (or with sudo).
+# with apt-get only. As root it installs directly (a fresh Debian 12 has no
+# sudo); as another user it runs itself again through sudo.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
-  exec sudo "$0" "$@"
+  command -v sudo >/dev/null || { echo "install-deps.sh: run it as root (sudo is not installed)" >&2; exit 1; }
+  exec sudo bash "$0" "$@"
 fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(
