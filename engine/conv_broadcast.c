@@ -3,15 +3,16 @@
 #include "parallel.h"
 
 #include <cblas.h>
+#include <glib.h>
 #include <string.h>
 
 /* work layout: wt [taps·cout, M] | wz [n, taps, cout] | coordconv [h·w, cout]
- *              | g [h·w, cout] | tmp [taps·cout, M] */
+ *              | g [h·w, cout] | tmp [taps·cout, M] | classes [n, taps, cout] */
 size_t
 conv_broadcast_workspace_floats (const ConvShape *s)
 {
   const size_t taps = (size_t) s->k * s->k, M = s->cin - 2, P = (size_t) s->h * s->w;
-  return 2 * taps * s->cout * M + (size_t) s->n * taps * s->cout + 2 * P * s->cout;
+  return 2 * taps * s->cout * M + 2 * (size_t) s->n * taps * s->cout + 2 * P * s->cout;
 }
 
 /* The z part of the weights as [tap][cout] rows of M. */
@@ -34,8 +35,41 @@ tap_range (int o, int pad, int k, int n, int *lo, int *hi)
   *hi = n - o + pad < k ? n - o + pad : k;
 }
 
+/* The positions of one axis (n of them) grouped by their valid tap range:
+ * all interior positions share [0, k), and each of the k/2 positions at
+ * either border has its own, so there are at most k classes (fewer when
+ * n < k). cls[o] is the class of position o; lo, hi its range. */
+typedef struct {
+  int count;
+  int lo[16], hi[16];
+  int cls[];
+} TapClasses;
+
+static TapClasses *
+tap_classes_new (int pad, int k, int n)
+{
+  TapClasses *c = g_malloc (sizeof (TapClasses) + sizeof (int) * n);
+  c->count = 0;
+  for (int o = 0; o < n; o++)
+    {
+      int lo, hi, i;
+      tap_range (o, pad, k, n, &lo, &hi);
+      for (i = 0; i < c->count && (c->lo[i] != lo || c->hi[i] != hi); i++)
+        ;
+      if (i == c->count)
+        {
+          g_assert (c->count < 16);
+          c->lo[i] = lo, c->hi[i] = hi, c->count++;
+        }
+      c->cls[o] = i;
+    }
+  return c;
+}
+
 typedef struct {
   const ConvShape *s;
+  const TapClasses *ys, *xs;  /* rows and columns by valid tap range */
+  float *tab;                 /* [n, classes, cout]: per slot, one sum per class pair */
   float *y;                   /* forward: output */
   const float *dy;            /* backward: output gradient */
   float *wz;                  /* forward: W·z per slot; backward: sd */
@@ -44,70 +78,89 @@ typedef struct {
 } BroadcastJob;
 
 /* Output of slots [begin, end): the coordinate part plus W·z summed over
- * the taps that fall inside the image. */
+ * the taps that fall inside the image. That sum depends on the position
+ * only through its row and column class, so it is made once per class pair
+ * (at most k² of them) and then added to every position of the pair. */
 static void
 forward_slots (int begin, int end, void *ctx)
 {
   const BroadcastJob *j = ctx;
   const ConvShape *s = j->s;
   const int k = s->k, C = s->cout, H = s->h, W = s->w, taps = k * k;
+  const int ny = j->ys->count, nx = j->xs->count;
   const size_t P = (size_t) H * W;
   for (int n = begin; n < end; n++)
     {
       const float *wzn = j->wz + (size_t) n * taps * C;
+      float *tab = j->tab + (size_t) n * taps * C;
+      for (int cy = 0; cy < ny; cy++)
+        for (int cx = 0; cx < nx; cx++)
+          {
+            float *t = tab + (size_t) (cy * nx + cx) * C;
+            memset (t, 0, sizeof (float) * C);
+            for (int ky = j->ys->lo[cy]; ky < j->ys->hi[cy]; ky++)
+              for (int kx = j->xs->lo[cx]; kx < j->xs->hi[cx]; kx++)
+                {
+                  const float *v = wzn + (size_t) (ky * k + kx) * C;
+                  for (int co = 0; co < C; co++)
+                    t[co] += v[co];
+                }
+          }
       for (int oy = 0; oy < H; oy++)
         {
-          int y0, y1;
-          tap_range (oy, s->pad, k, H, &y0, &y1);
+          const float *trow = tab + (size_t) j->ys->cls[oy] * nx * C;
           for (int ox = 0; ox < W; ox++)
             {
-              int x0, x1;
-              tap_range (ox, s->pad, k, W, &x0, &x1);
-              float *out = j->y + ((size_t) n * P + (size_t) oy * W + ox) * C;
-              memcpy (out, j->cc + ((size_t) oy * W + ox) * C, sizeof (float) * C);
-              for (int ky = y0; ky < y1; ky++)
-                for (int kx = x0; kx < x1; kx++)
-                  {
-                    const float *v = wzn + (size_t) (ky * k + kx) * C;
-                    for (int co = 0; co < C; co++)
-                      out[co] += v[co];
-                  }
+              const size_t p = (size_t) oy * W + ox;
+              const float *t = trow + (size_t) j->xs->cls[ox] * C, *c = j->cc + p * C;
+              float *out = j->y + ((size_t) n * P + p) * C;
+              for (int co = 0; co < C; co++)
+                out[co] = c[co] + t[co];
             }
         }
     }
 }
 
 /* sd[n, tap, co] of slots [begin, end): Σ of dy over the positions where
- * the tap falls inside the image. */
+ * the tap falls inside the image: the sums of dy over each class pair, then
+ * for each tap the sum over the class pairs whose range holds it. */
 static void
 backward_slots (int begin, int end, void *ctx)
 {
   const BroadcastJob *j = ctx;
   const ConvShape *s = j->s;
   const int k = s->k, C = s->cout, H = s->h, W = s->w, taps = k * k;
+  const int ny = j->ys->count, nx = j->xs->count;
   const size_t P = (size_t) H * W;
   for (int n = begin; n < end; n++)
     {
       float *sdn = j->wz + (size_t) n * taps * C;
-      memset (sdn, 0, sizeof (float) * taps * C);
+      float *tab = j->tab + (size_t) n * taps * C;
+      memset (tab, 0, sizeof (float) * ny * nx * C);
       for (int oy = 0; oy < H; oy++)
         {
-          int y0, y1;
-          tap_range (oy, s->pad, k, H, &y0, &y1);
+          float *trow = tab + (size_t) j->ys->cls[oy] * nx * C;
           for (int ox = 0; ox < W; ox++)
             {
-              int x0, x1;
-              tap_range (ox, s->pad, k, W, &x0, &x1);
               const float *d = j->dy + ((size_t) n * P + (size_t) oy * W + ox) * C;
-              for (int ky = y0; ky < y1; ky++)
-                for (int kx = x0; kx < x1; kx++)
-                  {
-                    float *v = sdn + (size_t) (ky * k + kx) * C;
-                    for (int co = 0; co < C; co++)
-                      v[co] += d[co];
-                  }
+              float *t = trow + (size_t) j->xs->cls[ox] * C;
+              for (int co = 0; co < C; co++)
+                t[co] += d[co];
             }
         }
+      memset (sdn, 0, sizeof (float) * taps * C);
+      for (int cy = 0; cy < ny; cy++)
+        for (int cx = 0; cx < nx; cx++)
+          {
+            const float *t = tab + (size_t) (cy * nx + cx) * C;
+            for (int ky = j->ys->lo[cy]; ky < j->ys->hi[cy]; ky++)
+              for (int kx = j->xs->lo[cx]; kx < j->xs->hi[cx]; kx++)
+                {
+                  float *v = sdn + (size_t) (ky * k + kx) * C;
+                  for (int co = 0; co < C; co++)
+                    v[co] += t[co];
+                }
+          }
     }
 }
 
@@ -141,8 +194,12 @@ conv_broadcast_forward (float *y, const float *z, const float *coords, const flo
                 }
             }
       }
-  BroadcastJob job = { s, y, NULL, wz, cc, NULL };
+  TapClasses *ys = tap_classes_new (s->pad, k, H), *xs = tap_classes_new (s->pad, k, W);
+  float *tab = work + 2 * (size_t) taps * C * M + (size_t) s->n * taps * C + 2 * (size_t) H * W * C;
+  BroadcastJob job = { s, ys, xs, tab, y, NULL, wz, cc, NULL };
   iodine_parallel_for (s->n, forward_slots, &job);
+  g_free (ys);
+  g_free (xs);
 }
 
 void
@@ -154,8 +211,11 @@ conv_broadcast_backward (float *dz, float *dw, float *db, const float *dy, const
   float *wt = work, *sd = wt + (size_t) taps * C * M, *g = sd + (size_t) s->n * taps * C;
   float *tmp = g + 2 * P * C;
   /* sd per slot in parallel; g = Σ_n dy (a reduction over slots) serially */
-  BroadcastJob job = { s, NULL, dy, sd, NULL, NULL };
+  TapClasses *ys = tap_classes_new (s->pad, k, H), *xs = tap_classes_new (s->pad, k, W);
+  BroadcastJob job = { s, ys, xs, tmp + (size_t) taps * C * M, NULL, dy, sd, NULL, NULL };
   iodine_parallel_for (s->n, backward_slots, &job);
+  g_free (ys);
+  g_free (xs);
   memset (g, 0, sizeof (float) * P * C);
   for (int n = 0; n < s->n; n++)
     {
