@@ -264,7 +264,7 @@ output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int
 #define TILE_FNS(M, K)                                                                          \
   static AVX512 void input_tiles_##M##_##K (float *V, const float *xp, int wp, int cin, int R)  \
   {                                                                                             \
-    wino_input_tiles (V, xp, wp, cin, R, R, M + K - 1, K == 5 ? WINO_F4_5 : WINO_F4_3);         \
+    wino_tiles (V, xp, wp, cin, R, R, M + K - 1, M + K - 1, K == 5 ? WINO_F4_5 : WINO_F4_3);    \
   }                                                                                             \
   static AVX512 void output_tiles_##M##_##K (const OutTarget *o, const float *Mb, int ty,      \
                                              int tx0, int R, int j0)                            \

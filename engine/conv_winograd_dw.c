@@ -93,63 +93,21 @@ max_cb (int nv)
   return cb[nv];
 }
 
-static AVX512_INLINE void
-transform_filter (const __m512 *in, __m512 *out, const int A)
-{
-  if (A == 8)
-    wino_filter_5_4 (in, out);
-  else
-    wino_filter_3_4 (in, out);
-}
-
-/* D[ξ][ν][j][c] = (G dy_j G^T)[ξ][ν] for n tiles j of one tile row: tile j is
- * the 4 × 4 gradients at dyp + j·4 pixels (rows wq pixels of cout channels). */
-static AVX512_INLINE void
-gradient_tiles (float *restrict D, const float *restrict dyp, int wq, int cout, int n, int stride,
-                const int A)
-{
-  for (int j = 0; j < n; j++)
-    for (int cv = 0; cv < cout; cv += 16)
-      {
-        const float *d = dyp + (size_t) j * WINO_M * cout + cv;
-        __m512 t[WINO_MAX_A][WINO_M];
-#pragma GCC unroll 4
-        for (int c = 0; c < WINO_M; c++)
-          {
-            __m512 in[WINO_M], o[WINO_MAX_A];
-#pragma GCC unroll 4
-            for (int r = 0; r < WINO_M; r++)
-              in[r] = _mm512_loadu_ps (d + ((size_t) r * wq + c) * cout);
-            transform_filter (in, o, A);
-#pragma GCC unroll 8
-            for (int i = 0; i < A; i++)
-              t[i][c] = o[i];
-          }
-#pragma GCC unroll 8
-        for (int i = 0; i < A; i++)
-          {
-            __m512 o[WINO_MAX_A];
-            transform_filter (t[i], o, A);
-#pragma GCC unroll 8
-            for (int c = 0; c < A; c++)
-              _mm512_storeu_ps (D + ((size_t) (i * A + c) * stride + j) * cout + cv, o[c]);
-          }
-      }
-}
-
-#define GRID_FNS(K, A, KIND)                                                                    \
-  static AVX512 void input_row_##K (float *V, const float *xp, int wp, int cin, int n,         \
+/* One tile row's transforms: the inputs (B^T d B, A × A tiles) and the
+ * output gradients (G dy G^T, 4 × 4 tiles), n tiles stride apart in T. */
+#define ROW_FNS(K, A)                                                                           \
+  static AVX512 void input_row_##K (float *T, const float *xp, int wp, int cin, int n,         \
                                     int stride)                                                 \
   {                                                                                             \
-    wino_input_tiles (V, xp, wp, cin, n, stride, A, KIND);                                      \
+    wino_tiles (T, xp, wp, cin, n, stride, A, A, K == 5 ? WINO_F5_4 : WINO_F3_4);               \
   }                                                                                             \
-  static AVX512 void gradient_row_##K (float *D, const float *dyp, int wq, int cout, int n,    \
+  static AVX512 void gradient_row_##K (float *T, const float *dyp, int wq, int cout, int n,    \
                                        int stride)                                              \
   {                                                                                             \
-    gradient_tiles (D, dyp, wq, cout, n, stride, A);                                           \
+    wino_tiles (T, dyp, wq, cout, n, stride, WINO_M, A, K == 5 ? WINO_G5_4 : WINO_G3_4);        \
   }
-GRID_FNS (5, 8, WINO_F5_4)
-GRID_FNS (3, 6, WINO_F3_4)
+ROW_FNS (5, 8)
+ROW_FNS (3, 6)
 
 typedef void (*RowFn) (float *T, const float *src, int w, int c, int n, int stride);
 

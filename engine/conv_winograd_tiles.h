@@ -52,12 +52,14 @@ void wino_pad_image (float *xp, const float *x, int h, int w, int c, const WinoG
 
 #if IODINE_X86
 
-/* The B^T of each transform: F(4, 5), F(4, 3) for the forward pass and the
- * input gradient; F(5, 4), F(3, 4) for the weight gradient. */
-typedef enum { WINO_F4_5, WINO_F4_3, WINO_F5_4, WINO_F3_4 } WinoKind;
+/* The transforms of a tile: B^T of F(4, 5), F(4, 3) for the forward pass
+ * and the input gradient, of F(5, 4), F(3, 4) for the weight gradient
+ * (inputs); G of F(5, 4), F(3, 4) (the weight gradient's 4 × 4 output
+ * gradients). */
+typedef enum { WINO_F4_5, WINO_F4_3, WINO_F5_4, WINO_F3_4, WINO_G5_4, WINO_G3_4 } WinoKind;
 
 static AVX512_INLINE void
-wino_transform_in (const __m512 *in, __m512 *out, const WinoKind kind)
+wino_transform (const __m512 *in, __m512 *out, const WinoKind kind)
 {
   switch (kind)
     {
@@ -70,44 +72,51 @@ wino_transform_in (const __m512 *in, __m512 *out, const WinoKind kind)
     case WINO_F5_4:
       wino_in_5_4 (in, out);
       break;
-    default:
+    case WINO_F3_4:
       wino_in_3_4 (in, out);
+      break;
+    case WINO_G5_4:
+      wino_filter_5_4 (in, out);
+      break;
+    default:
+      wino_filter_3_4 (in, out);
     }
 }
 
-/* V[ξ][ν][j][c] = (B^T d_j B)[ξ][ν] for n tiles j of one tile row, tile j
- * reading the A × A pixels at xp + j·WINO_M pixels (rows wp pixels of cin
- * channels), 16 channels at a time: columns first, then rows. The
- * transformed positions (ξ, ν) are stride tiles apart in V. */
+/* T[ξ][ν][j][c] = (X d_j X^T)[ξ][ν], X the transform of kind (A × IN), for
+ * n tiles j of one tile row: tile j is the IN × IN pixels at src + j·WINO_M
+ * pixels (rows w pixels of c channels), done 16 channels at a time, columns
+ * first, then rows. The transformed positions (ξ, ν) are stride tiles apart
+ * in T. */
 static AVX512_INLINE void
-wino_input_tiles (float *restrict V, const float *restrict xp, int wp, int cin, int n, int stride,
-                  const int A, const WinoKind kind)
+wino_tiles (float *restrict T, const float *restrict src, int w, int c, int n, int stride,
+            const int IN, const int A, const WinoKind kind)
 {
   for (int j = 0; j < n; j++)
-    for (int cv = 0; cv < cin; cv += 16)
+    for (int cv = 0; cv < c; cv += 16)
       {
-        const float *d = xp + (size_t) j * WINO_M * cin + cv;
+        const float *d = src + (size_t) j * WINO_M * c + cv;
         __m512 t[WINO_MAX_A][WINO_MAX_A];
 #pragma GCC unroll 8
-        for (int c = 0; c < A; c++)
+        for (int col = 0; col < IN; col++)
           {
             __m512 in[WINO_MAX_A], o[WINO_MAX_A];
 #pragma GCC unroll 8
-            for (int r = 0; r < A; r++)
-              in[r] = _mm512_loadu_ps (d + ((size_t) r * wp + c) * cin);
-            wino_transform_in (in, o, kind);
+            for (int r = 0; r < IN; r++)
+              in[r] = _mm512_loadu_ps (d + ((size_t) r * w + col) * c);
+            wino_transform (in, o, kind);
 #pragma GCC unroll 8
             for (int i = 0; i < A; i++)
-              t[i][c] = o[i];
+              t[i][col] = o[i];
           }
 #pragma GCC unroll 8
         for (int i = 0; i < A; i++)
           {
             __m512 o[WINO_MAX_A];
-            wino_transform_in (t[i], o, kind);
+            wino_transform (t[i], o, kind);
 #pragma GCC unroll 8
-            for (int c = 0; c < A; c++)
-              _mm512_storeu_ps (V + ((size_t) (i * A + c) * stride + j) * cin + cv, o[c]);
+            for (int col = 0; col < A; col++)
+              _mm512_storeu_ps (T + ((size_t) (i * A + col) * stride + j) * c + cv, o[col]);
           }
       }
 }

@@ -43,21 +43,8 @@ static const double wino_at_scaled_3_4[3][6] = {
   { 0.0, -1.0 / 6.0, -1.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0, 1.0 },
 };
 /* F(4, 3): tiles of 6 inputs, points 0, 1, -1, 2, -2 and infinity */
-/* B^T of F(4, 3): 6 inputs to 6 transformed values */
-static AVX512_INLINE void
-wino_in_4_3 (const __m512 *in, __m512 *out)
-{
-  const __m512 e1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], in[4]);
-  const __m512 o1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[1], in[3]);
-  out[1] = _mm512_add_ps (e1, o1);
-  out[2] = _mm512_sub_ps (e1, o1);
-  const __m512 e3 = _mm512_sub_ps (in[4], in[2]);
-  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]));
-  out[3] = _mm512_add_ps (e3, o3);
-  out[4] = _mm512_sub_ps (e3, o3);
-  out[0] = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[0], in[4]));
-  out[5] = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[1], in[5]));
-}
+/* B^T of F(4, 3) is that of F(3, 4) */
+#define wino_in_4_3 wino_in_3_4
 static const double wino_g_4_3[6][3] = {
   { 1.0 / 4.0, 0.0, 0.0 },
   { -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0 },
@@ -125,25 +112,8 @@ wino_out_4_5 (const __m512 *in, __m512 *out)
   out[3] = _mm512_fmadd_ps (_mm512_set1_ps (0.125f), d5, _mm512_fmadd_ps (_mm512_set1_ps (8.0f), d3, _mm512_add_ps (in[7], d1)));
 }
 /* F(5, 4): tiles of 8 inputs, points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
-/* B^T of F(5, 4): 8 inputs to 8 transformed values */
-static AVX512_INLINE void
-wino_in_5_4 (const __m512 *in, __m512 *out)
-{
-  const __m512 e1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_add_ps (in[2], in[6]));
-  const __m512 o1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[3], _mm512_add_ps (in[1], in[5]));
-  out[1] = _mm512_add_ps (e1, o1);
-  out[2] = _mm512_sub_ps (e1, o1);
-  const __m512 e3 = _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], in[6]));
-  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1])));
-  out[3] = _mm512_add_ps (e3, o3);
-  out[4] = _mm512_sub_ps (e3, o3);
-  const __m512 e5 = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], in[6]));
-  const __m512 o5 = _mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1])));
-  out[5] = _mm512_add_ps (e5, o5);
-  out[6] = _mm512_sub_ps (e5, o5);
-  out[0] = _mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[2], _mm512_sub_ps (in[6], in[0])));
-  out[7] = _mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[3], _mm512_sub_ps (in[7], in[1])));
-}
+/* B^T of F(5, 4) is that of F(4, 5) */
+#define wino_in_5_4 wino_in_4_5
 /* G of F(5, 4), rows scaled to integers and powers of two: 4 taps to 8 transformed values */
 static AVX512_INLINE void
 wino_filter_5_4 (const __m512 *in, __m512 *out)

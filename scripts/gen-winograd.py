@@ -219,14 +219,23 @@ def main():
               " * transforms of F(m, r) for conv_winograd.c, checked exactly there. */\n"
               "#ifndef IODINE_WINOGRAD_TRANSFORMS_H\n#define IODINE_WINOGRAD_TRANSFORMS_H\n\n"
               "#include \"avx512.h\"\n#if IODINE_X86\n\n")
+    written_bt = []
     for (m, r) in sorted(POINTS):
         at, g, bt = matrices(m, r)
         a = m + r - 1
         tag = "%d_%d" % (m, r)
         out.write("/* F(%d, %d): tiles of %d inputs, points %s and infinity */\n"
                   % (m, r, a, ", ".join(str(p) for p in POINTS[(m, r)])))
-        out.write(emit_1d("wino_in_%s" % tag, bt, a, a,
-                          "B^T of F(%d, %d): %d inputs to %d transformed values" % (m, r, a, a)))
+        same = [t for t, b in written_bt if b == bt]
+        if same:
+            # F(m, r) and F(r, m) on the same points share B^T
+            out.write("/* B^T of F(%d, %d) is that of F(%s) */\n#define wino_in_%s wino_in_%s\n"
+                      % (m, r, same[0].replace("_", ", "), tag, same[0]))
+        else:
+            out.write(emit_1d("wino_in_%s" % tag, bt, a, a,
+                              "B^T of F(%d, %d): %d inputs to %d transformed values"
+                              % (m, r, a, a)))
+            written_bt.append((tag, bt))
         if (m, r) not in GRADIENT_KINDS:
             # G is applied to the weights once per call, in double
             out.write(emit_table("wino_g_%s" % tag, g))
