@@ -5,8 +5,16 @@
         --out runs/tetro.safetensors [--data images.npy] [--device cuda] [--resume]
 
 Data: --data FILE.npy ([N, H, W, 3], uint8 0..255 or float 0..1), or, without
-it, a built-in Tetrominoes generator (35×35, three of the 19 fixed
-tetrominoes in flat colours on black; simpler than DeepMind's data set).
+it, a built-in Tetrominoes generator that draws what engine/dataset_tetrominoes.c
+draws (35×35, three of the 19 fixed tetrominoes on a 7×7 grid of 5×5 blocks,
+each block shaded with the same bevel pattern times one of 6 saturated
+colours, on black), so that a GPU segment of a run trains on the project's
+own data distribution.
+
+A checkpoint of the C trainer (iodine-train --checkpoint) resumes here and
+back: its train.* metadata is carried through, with train.step updated, so
+that `iodine-train --resume` continues from what this script wrote.
+--seconds bounds a segment by wall time (for a device lent for minutes).
 Optimiser: Adam (β1 0.95, β2 0.999, ε 1e-8), global gradient-norm clipping at
 5.0, noise ε ~ N(0, I) every step. Stops on a non-finite loss, keeping the last
 good checkpoint. The checkpoint is one safetensors file: the spec's weights
@@ -48,33 +56,54 @@ def _fixed_tetrominoes():
     return sorted(shapes)
 
 
-SHAPES = _fixed_tetrominoes()
+# engine/dataset_tetrominoes.c: the 19 orientations in its order, its
+# shading and colours
+SHAPES = [
+    [(0, 0), (0, 1), (0, 2), (0, 3)], [(0, 0), (1, 0), (2, 0), (3, 0)],
+    [(0, 0), (0, 1), (1, 0), (1, 1)],
+    [(0, 0), (0, 1), (0, 2), (1, 1)], [(0, 1), (1, 0), (1, 1), (2, 1)],
+    [(0, 1), (1, 0), (1, 1), (1, 2)], [(0, 0), (1, 0), (1, 1), (2, 0)],
+    [(0, 1), (0, 2), (1, 0), (1, 1)], [(0, 0), (1, 0), (1, 1), (2, 1)],
+    [(0, 0), (0, 1), (1, 1), (1, 2)], [(0, 1), (1, 0), (1, 1), (2, 0)],
+    [(0, 0), (1, 0), (1, 1), (1, 2)], [(0, 0), (0, 1), (1, 0), (2, 0)],
+    [(0, 0), (0, 1), (0, 2), (1, 2)], [(0, 1), (1, 1), (2, 0), (2, 1)],
+    [(0, 2), (1, 0), (1, 1), (1, 2)], [(0, 0), (1, 0), (2, 0), (2, 1)],
+    [(0, 0), (0, 1), (0, 2), (1, 0)], [(0, 0), (0, 1), (1, 1), (2, 1)],
+]
+assert sorted(tuple(sorted(c)) for c in SHAPES) == _fixed_tetrominoes()
+SHADING = np.array([[191, 255, 255, 255, 223], [127, 159, 159, 159, 191],
+                    [127, 159, 159, 159, 191], [127, 159, 159, 159, 191],
+                    [95, 63, 63, 63, 127]], np.float32) / np.float32(255.0)
 COLOURS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], np.float32)
+GRID, BLOCK = 7, 5
 
 
-def tetrominoes_batch(rng: np.random.Generator, n: int, size: int = 35, block: int = 5,
-                      objects: int = 3) -> np.ndarray:
-    """[n, size, size, 3] float32: non-overlapping tetrominoes on black."""
-    out = np.zeros((n, size, size, 3), np.float32)
+def tetrominoes_batch(rng: np.random.Generator, n: int, objects: int = 3) -> np.ndarray:
+    """[n, 35, 35, 3] float32, as engine/dataset_tetrominoes.c draws them: each
+    piece a random orientation and colour at a random grid position, drawn
+    again while it overlaps one placed before."""
+    out = np.zeros((n, GRID * BLOCK, GRID * BLOCK, 3), np.float32)
+    tile = np.tile(SHADING, (GRID, GRID))
     for i in range(n):
-        occupied = np.zeros((size, size), bool)
-        placed = 0
-        for _ in range(100):
-            if placed == objects:
-                break
-            cells = SHAPES[rng.integers(len(SHAPES))]
-            h = (max(r for r, _ in cells) + 1) * block
-            w = (max(c for _, c in cells) + 1) * block
-            r0 = rng.integers(0, size - h + 1)
-            c0 = rng.integers(0, size - w + 1)
-            m = np.zeros((size, size), bool)
-            for r, c in cells:
-                m[r0 + r * block:r0 + (r + 1) * block, c0 + c * block:c0 + (c + 1) * block] = True
-            if (m & occupied).any():
-                continue
-            occupied |= m
-            out[i][m] = COLOURS[rng.integers(len(COLOURS))]
-            placed += 1
+        grid = np.zeros((GRID, GRID), np.int32)
+        colour = {}
+        for p in range(1, objects + 1):
+            while True:
+                cells = SHAPES[rng.integers(len(SHAPES))]
+                c = int(rng.integers(len(COLOURS)))
+                h = max(r for r, _ in cells) + 1
+                w = max(q for _, q in cells) + 1
+                r0 = int(rng.integers(0, GRID - h + 1))
+                c0 = int(rng.integers(0, GRID - w + 1))
+                if all(grid[r0 + r, c0 + q] == 0 for r, q in cells):
+                    for r, q in cells:
+                        grid[r0 + r, c0 + q] = p
+                    colour[p] = c
+                    break
+        labels = np.kron(grid, np.ones((BLOCK, BLOCK), np.int32))
+        for p, c in colour.items():
+            m = labels == p
+            out[i][m] = tile[m][:, None] * COLOURS[c]
     return out
 
 
@@ -93,7 +122,7 @@ class NpyData:
 
 # ------------------------------------------------------------ checkpoints
 
-def save_checkpoint(path, model, opt, step, extra_md):
+def save_checkpoint(path, model, opt, step, extra_md, carried_md=None):
     tensors = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
     adam_step = 0
     for name, p in model.named_parameters():
@@ -102,9 +131,12 @@ def save_checkpoint(path, model, opt, step, extra_md):
             tensors["adam.m." + name] = st["exp_avg"].float().cpu()
             tensors["adam.v." + name] = st["exp_avg_sq"].float().cpu()
             adam_step = int(st["step"])
-    md = ir.config_metadata(model.cfg)
+    md = dict(carried_md or {})
+    md.update(ir.config_metadata(model.cfg))
     md.update(extra_md)
     md.update({"train_steps": str(step), "adam_step": str(adam_step)})
+    if "train.step" in md:  # a C trainer's checkpoint: iodine-train --resume continues
+        md["train.step"] = str(step)
     tmp = path + ".tmp"
     ir.save_safetensors(tmp, tensors, md)
     os.replace(tmp, path)
@@ -133,16 +165,21 @@ def main():
     ap.add_argument("--resume", action="store_true", help="continue from --out")
     ap.add_argument("--save-every", type=int, default=500)
     ap.add_argument("--log", help="CSV of step, loss, nll_T, kl_T, grad_norm, seconds")
+    ap.add_argument("--seconds", type=float, default=0,
+                    help="stop (and save) after this much wall time; 0: no bound")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
 
     start = 0
+    carried = {}
     if args.resume and os.path.exists(args.out):
         model, tensors, md = load_checkpoint(args.out, dev)
         start = int(md.get("train_steps", "0"))
         cfg = model.cfg
+        if "train.step" in md:
+            carried = {k: v for k, v in md.items() if k.startswith("train") or k == "dataset"}
     else:
         cfg = ir.preset(args.config)
         torch.manual_seed(args.seed)
@@ -150,7 +187,8 @@ def main():
         tensors = {}
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.95, 0.999), eps=1e-8)
     if "adam.m.init.lambda" in tensors:
-        adam_step = int(md.get("adam_step", start))
+        # the C trainer's Adam step is its train.step (it does not update adam_step)
+        adam_step = int(md.get("train.step", md.get("adam_step", start)))
         for name, p in model.named_parameters():
             opt.state[p] = {"step": torch.tensor(float(adam_step)),
                             "exp_avg": torch.from_numpy(tensors["adam.m." + name]).to(dev),
@@ -164,9 +202,13 @@ def main():
     # a different stream per resumed segment, reproducible from (seed, start)
     rng = np.random.default_rng([args.seed, start])
     gen = torch.Generator(device=dev).manual_seed(args.seed * 1_000_003 + start)
-    provenance = {"dataset": args.data or "tetrominoes-generator (train_ref.py)", "train_seed": str(args.seed),
+    provenance = {"dataset": args.data or "tetrominoes", "train_seed": str(args.seed),
                   "trainer": "tests/reference/train_ref.py", "lr": repr(args.lr), "batch": str(B),
                   "init": "reference"}
+    if carried:
+        # resumed from the C trainer: its provenance stays, and each segment
+        # trained here is listed (completed when the checkpoint is written)
+        provenance = {"train_ref_segments": carried.pop("train_ref_segments", "")}
     log = None
     if args.log:
         new = not os.path.exists(args.log)
@@ -202,8 +244,17 @@ def main():
         if step % 10 == 0 or step == args.steps:
             print(f"step {step} loss {float(loss):.2f} nll_T {nll_T:.2f} kl_T {kl_T:.2f} "
                   f"|g| {gnorm:.2f} ({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
-        if step % args.save_every == 0 or step == args.steps:
-            save_checkpoint(args.out, model, opt, step, provenance)
+        out_of_time = args.seconds and time.time() - t0 >= args.seconds
+        if step % args.save_every == 0 or step == args.steps or out_of_time:
+            if carried:
+                done = provenance["train_ref_segments"].strip("; ")
+                seg = (f"steps {start}-{step} batch {B} lr {args.lr:g} on {dev} "
+                       f"({time.time() - t0:.0f} s)")
+                carried["train_ref_segments"] = (done + "; " if done else "") + seg
+            save_checkpoint(args.out, model, opt, step, provenance if not carried else {}, carried)
+        if out_of_time:
+            print(f"step {step}: --seconds {args.seconds:g} reached; checkpoint written", flush=True)
+            break
     if log:
         log.close()
 
