@@ -26,6 +26,18 @@ loss_at (IodineNet *net, const float *params, const float *images, const float *
   return iodine_net_train_loss (net);
 }
 
+/* Images uniform in [0, 1) and posterior noise ε ~ N(0, 1), newly allocated. */
+static void
+random_batch (IodineRng *rng, int n_pixels, int n_eps, float **images, float **eps)
+{
+  *images = g_new (float, n_pixels);
+  for (int i = 0; i < n_pixels; i++)
+    (*images)[i] = (float) iodine_rng_uniform (rng);
+  *eps = g_new (float, n_eps);
+  for (int i = 0; i < n_eps; i++)
+    (*eps)[i] = (float) iodine_rng_normal (rng);
+}
+
 static int
 check (gboolean lstm, IodineCoords coords, int mlp_layers, float nll_weight)
 {
@@ -54,12 +66,8 @@ check (gboolean lstm, IodineCoords coords, int mlp_layers, float nll_weight)
   const int B = 2, K = c.slots, T = c.iterations, P = c.height * c.width, M = c.latent;
   IodineRng rng;
   iodine_rng_seed (&rng, 3);
-  float *images = g_new (float, B * P * 3);
-  for (int i = 0; i < B * P * 3; i++)
-    images[i] = (float) iodine_rng_uniform (&rng);
-  float *eps = g_new (float, (T + 1) * B * K * M);
-  for (int i = 0; i < (T + 1) * B * K * M; i++)
-    eps[i] = (float) iodine_rng_normal (&rng);
+  float *images, *eps;
+  random_batch (&rng, B * P * 3, (T + 1) * B * K * M, &images, &eps);
   /* non-trivial values for the parameters that start at 0 or 1 */
   for (size_t i = 0; i < L->total; i++)
     m->params[i] += 0.1f * (float) iodine_rng_normal (&rng);
@@ -141,12 +149,8 @@ check_winograd_model (void)
   const int B = 2, K = c.slots, T = c.iterations, P = c.height * c.width, M = c.latent;
   IodineRng rng;
   iodine_rng_seed (&rng, 9);
-  float *images = g_new (float, B * P * 3);
-  for (int i = 0; i < B * P * 3; i++)
-    images[i] = (float) iodine_rng_uniform (&rng);
-  float *eps = g_new (float, (T + 1) * B * K * M);
-  for (int i = 0; i < (T + 1) * B * K * M; i++)
-    eps[i] = (float) iodine_rng_normal (&rng);
+  float *images, *eps;
+  random_batch (&rng, B * P * 3, (T + 1) * B * K * M, &images, &eps);
   float *grads[2];
   double loss[2];
   for (int path = 0; path < 2; path++)
