@@ -220,7 +220,7 @@ epilogue (__m512 sum, const float *y, const float *b, const float *act, ConvEpil
  * column tx0 + j, outputs beyond the image dropped. */
 static AVX512_INLINE void
 output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int R, int j0,
-              const int M, const int K)
+              const int M, const int K, const ConvEpilogue EPI)
 {
   const int A = M + K - 1, cout = o->cout;
   for (int j = j0; j < R; j++)
@@ -255,27 +255,39 @@ output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int
                   break;
                 const size_t at = ((size_t) oy * o->w + ox0 + q) * cout + cv;
                 _mm512_storeu_ps (o->y + at, epilogue (r[q], o->y + at, o->b ? o->b + cv : NULL,
-                                                       o->act ? o->act + at : NULL, o->epi));
+                                                       o->act ? o->act + at : NULL, EPI));
               }
           }
       }
 }
 
-#define TILE_FNS(M, K)                                                                          \
-  static AVX512 void input_tiles_##M##_##K (float *V, const float *xp, int wp, int cin, int R)  \
-  {                                                                                             \
-    wino_tiles (V, xp, wp, cin, R, R, M + K - 1, M + K - 1, K == 5 ? WINO_F4_5 : WINO_F4_3);    \
-  }                                                                                             \
-  static AVX512 void output_tiles_##M##_##K (const OutTarget *o, const float *Mb, int ty,      \
-                                             int tx0, int R, int j0)                            \
-  {                                                                                             \
-    output_tiles (o, Mb, ty, tx0, R, j0, M, K);                                                 \
-  }
-TILE_FNS (4, 5)
-TILE_FNS (4, 3)
-
+/* The tile functions of F(4, K), one output function per epilogue (a
+ * constant inside its loop). */
 typedef void (*InputFn) (float *V, const float *xp, int wp, int cin, int R);
 typedef void (*OutputFn) (const OutTarget *o, const float *Mb, int ty, int tx0, int R, int j0);
+#define OUTPUT_FN(K, EPI)                                                                       \
+  static AVX512 void output_tiles_##K##_##EPI (const OutTarget *o, const float *Mb, int ty,    \
+                                               int tx0, int R, int j0)                          \
+  {                                                                                             \
+    output_tiles (o, Mb, ty, tx0, R, j0, 4, K, EPI);                                            \
+  }
+#define TILE_FNS(K)                                                                             \
+  static AVX512 void input_tiles_##K (float *V, const float *xp, int wp, int cin, int R)       \
+  {                                                                                             \
+    wino_tiles (V, xp, wp, cin, R, R, 4 + K - 1, 4 + K - 1, K == 5 ? WINO_F4_5 : WINO_F4_3);    \
+  }                                                                                             \
+  OUTPUT_FN (K, CONV_EPI_BIAS)                                                                  \
+  OUTPUT_FN (K, CONV_EPI_ACCUMULATE)                                                            \
+  OUTPUT_FN (K, CONV_EPI_BIAS_ELU)                                                              \
+  OUTPUT_FN (K, CONV_EPI_ELU_GRAD)                                                              \
+  static const OutputFn output_fns_##K[] = {                                                    \
+    [CONV_EPI_BIAS] = output_tiles_##K##_CONV_EPI_BIAS,                                         \
+    [CONV_EPI_ACCUMULATE] = output_tiles_##K##_CONV_EPI_ACCUMULATE,                             \
+    [CONV_EPI_BIAS_ELU] = output_tiles_##K##_CONV_EPI_BIAS_ELU,                                 \
+    [CONV_EPI_ELU_GRAD] = output_tiles_##K##_CONV_EPI_ELU_GRAD,                                 \
+  };
+TILE_FNS (5)
+TILE_FNS (3)
 
 /* For each of the aa transformed positions e: M[e] (R × 16·NV) = V[e]
  * (R × cin) · U[e] (cin × 16·NV), with R·NV accumulators in registers. */
@@ -422,9 +434,9 @@ run (float *y, const float *x, const float *w, const float *b, const float *act,
   WeightJob wj = { work, w, p, cin, cout, flipped };
   iodine_parallel_for (cin, transform_weights_range, &wj);
   if (k == 5)
-    jb.input = input_tiles_4_5, jb.output = output_tiles_4_5;
+    jb.input = input_tiles_5, jb.output = output_fns_5[epi];
   else
-    jb.input = input_tiles_4_3, jb.output = output_tiles_4_3;
+    jb.input = input_tiles_3, jb.output = output_fns_3[epi];
   Parts pp = { &jb, MIN (MIN (iodine_parallel_threads (), MAX_THREADS), MAX (n, 1)) };
   iodine_parallel_for (pp.parts, run_parts, &pp);
 }
