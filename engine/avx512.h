@@ -1,5 +1,6 @@
-/* What the AVX-512 convolution kernels (conv_direct.c, conv_winograd.c)
- * share: the target attributes and the ELU of their fused epilogues. */
+/* What the AVX-512 convolution kernels (conv_direct.c, conv_winograd.c,
+ * conv_winograd_dw.c) share: the target attributes, the register blocking
+ * of their broadcast-FMA kernels and the ELU of their fused epilogues. */
 #ifndef IODINE_AVX512_H
 #define IODINE_AVX512_H
 
@@ -12,6 +13,38 @@
 #else
 #define IODINE_X86 0
 #endif
+
+/* The register blocks of the kernels that keep R × nv accumulators (R rows
+ * of 16·nv-float vectors, nv ≤ 4), nv loaded vectors and one broadcast in
+ * the 32 zmm registers: the largest R for nv. */
+static inline int
+avx512_max_block (int nv)
+{
+  static const int rmax[5] = { 0, 12, 12, 8, 6 };
+  return rmax[nv];
+}
+
+/* The block width for rows of n items (pixels, tiles): the fewest item
+ * computations (the last block of a row overlaps the one before it), then
+ * the widest block. */
+static inline int
+avx512_choose_block (int n, int nv)
+{
+  int best = 1;
+  double best_cost = 1e30;
+  for (int r = 1; r <= avx512_max_block (nv) && r <= n; r++)
+    {
+      int blocks = (n + r - 1) / r;
+      /* a block costs its FMAs plus the vector loads of a smaller one */
+      double cost = blocks * ((double) r * nv + 0.5 * nv + 1.0);
+      if (cost <= best_cost)
+        {
+          best_cost = cost;
+          best = r;
+        }
+    }
+  return best;
+}
 
 #if IODINE_X86
 /* ELU (α = 1) of 16 values: the vector form of layers.c's expm1_neg (range

@@ -298,6 +298,22 @@ conv_backward_input_stride1 (float *dx, const float *dy, const float *w, const C
     }
 }
 
+/* The AVX-512 kernel that computes the stride-1 input gradient of s, if one
+ * takes the shape: dx += that gradient, or dx = it · ELU' given the ELU's
+ * output (conv_winograd.h, conv_direct.h). */
+typedef void (*InputGradientFn) (float *dx, const float *dy, const float *w, const ConvShape *s,
+                                 float *work, const float *elu_out);
+
+static InputGradientFn
+avx512_input_gradient (const ConvShape *s)
+{
+  if (conv_winograd_backward_input_available (s))
+    return conv_winograd_backward_input;
+  if (conv_direct_backward_input_available (s))
+    return conv_direct_backward_input;
+  return NULL;
+}
+
 void
 conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                const ConvShape *s, float *work)
@@ -334,10 +350,9 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
     conv_winograd_backward_weights (dw, dy, x, s, work);
   else if (direct_dw)
     conv_direct_backward_weights (dw, dy, x, s, work);
-  if (dx && transposed && conv_winograd_backward_input_available (s))
-    conv_winograd_backward_input (dx, dy, w, s, work, NULL);
-  else if (dx && transposed && conv_direct_backward_input_available (s))
-    conv_direct_backward_input (dx, dy, w, s, work, NULL);
+  const InputGradientFn avx512_dx = dx && transposed ? avx512_input_gradient (s) : NULL;
+  if (avx512_dx)
+    avx512_dx (dx, dy, w, s, work, NULL);
   else if (dx && transposed)
     conv_backward_input_stride1 (dx, dy, w, s, work, work + 2 * tile);
 }
@@ -361,15 +376,11 @@ void
 conv_backward_elu (float *dx, float *dw, float *db, const float *dy, const float *x,
                    const float *w, const ConvShape *s, float *work)
 {
-  if (conv_winograd_backward_input_available (s))
+  const InputGradientFn avx512_dx = avx512_input_gradient (s);
+  if (avx512_dx)
     {
       conv_backward (NULL, dw, db, dy, x, w, s, work);
-      conv_winograd_backward_input (dx, dy, w, s, work, x);
-    }
-  else if (conv_direct_backward_input_available (s))
-    {
-      conv_backward (NULL, dw, db, dy, x, w, s, work);
-      conv_direct_backward_input (dx, dy, w, s, work, x);
+      avx512_dx (dx, dy, w, s, work, x);
     }
   else
     {

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "avx512.h"
-#define CONV_DIRECT_X86 IODINE_X86
 
 /* Output-channel vectors (16 floats each) a kernel handles: cout = 16·NV. */
 #define MAX_NV 4
@@ -21,7 +20,7 @@
 static gboolean
 cpu_has_avx512 (void)
 {
-#if CONV_DIRECT_X86
+#if IODINE_X86
   __builtin_cpu_init ();
   return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
          && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl")
@@ -112,7 +111,7 @@ conv_direct_workspace_floats (const ConvShape *s)
   return need;
 }
 
-#if CONV_DIRECT_X86
+#if IODINE_X86
 
 /* One block of R output pixels (one row, columns ox0 … ox0+R−1) × 16·NV
  * output channels. xp points at the padded input of the block's first pixel
@@ -216,36 +215,6 @@ BLOCK_FNS (4)
 static const BlockFn block_fns[MAX_NV + 1][MAX_R + 1] = {
   { NULL }, BLOCK_ROW (1), BLOCK_ROW (2), BLOCK_ROW (3), BLOCK_ROW (4),
 };
-
-/* Largest block that keeps R·NV accumulators, NV weight vectors and one
- * broadcast in the 32 zmm registers. */
-static int
-max_block (int nv)
-{
-  static const int rmax[MAX_NV + 1] = { 0, 12, 12, 8, 6 };
-  return rmax[nv];
-}
-
-/* The block width for rows of wo pixels: the fewest pixel computations
- * (blocks overlap at the end of a row), then the widest block. */
-static int
-choose_block (int wo, int nv)
-{
-  int best = 1;
-  double best_cost = 1e30;
-  for (int r = 1; r <= max_block (nv) && r <= wo; r++)
-    {
-      int blocks = (wo + r - 1) / r;
-      /* a block costs its FMAs plus the weight loads of a smaller one */
-      double cost = blocks * ((double) r * nv + 0.5 * nv + 1.0);
-      if (cost <= best_cost)
-        {
-          best_cost = cost;
-          best = r;
-        }
-    }
-  return best;
-}
 
 /* Copies image x (h × w × c) into the interior of the zero-bordered buffer xp. */
 static void
@@ -439,7 +408,7 @@ static int
 block_for (const Job *j)
 {
   if (j->kind == JOB_CONV)
-    return choose_block (j->w_, j->cout / 16);
+    return avx512_choose_block (j->w_, j->cout / 16);
   /* JOB_SMALL: fewest pixel computations, then the widest block */
   const int co = j->cout, rmax = co == 4 ? 6 : 8;
   int R = 1, best = INT32_MAX;
@@ -485,8 +454,8 @@ job_part (const Job *j, int part, int parts)
   if (j->kind == JOB_DW)
     {
       const int kk = k * k, nv = cin / 16;
-      /* output channels in nearly equal blocks of at most max_block (nv) */
-      const int nblocks = (cout + max_block (nv) - 1) / max_block (nv);
+      /* output channels in nearly equal blocks of at most avx512_max_block (nv) */
+      const int nblocks = (cout + avx512_max_block (nv) - 1) / avx512_max_block (nv);
       const int units = kk * nblocks;
       const int u0 = (int) ((long) units * part / parts);
       const int u1 = (int) ((long) units * (part + 1) / parts);
@@ -542,13 +511,13 @@ run_job (const Job *job, int units)
   iodine_parallel_for (parts, run_parts, &p);
 }
 
-#endif /* CONV_DIRECT_X86 */
+#endif /* IODINE_X86 */
 
 void
 conv_direct_forward (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
                      float *work, ConvEpilogue epi)
 {
-#if CONV_DIRECT_X86
+#if IODINE_X86
   const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k;
   Job job = { JOB_SMALL, y, x, w, b, s->n, s->h, s->w, cin, cout, k, epi, NULL, work };
   g_return_if_fail (epi == CONV_EPI_BIAS || epi == CONV_EPI_ACCUMULATE
@@ -575,7 +544,7 @@ void
 conv_direct_backward_input (float *dx, const float *dy, const float *w, const ConvShape *s,
                             float *work, const float *elu_out)
 {
-#if CONV_DIRECT_X86
+#if IODINE_X86
   /* dx += dy ⋆ w flipped: a convolution from cout to cin channels whose
    * packed weights are wr[ky][kx][co][ci] = w[co][k−1−ky][k−1−kx][ci] */
   const int k = s->k, cin = s->cin, cout = s->cout, kk = k * k;
@@ -598,9 +567,9 @@ void
 conv_direct_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
                               float *work)
 {
-#if CONV_DIRECT_X86
+#if IODINE_X86
   const int nv = s->cin / 16;
-  const int nblocks = (s->cout + max_block (nv) - 1) / max_block (nv);
+  const int nblocks = (s->cout + avx512_max_block (nv) - 1) / avx512_max_block (nv);
   Job job = { JOB_DW, dw, x, dy, NULL, s->n, s->h, s->w, s->cin, s->cout, s->k,
               CONV_EPI_ACCUMULATE, NULL, work };
   run_job (&job, s->k * s->k * nblocks);

@@ -5,7 +5,6 @@
 #include "conv_winograd_tiles.h"
 #include "parallel.h"
 
-#include <stdint.h>
 #include <string.h>
 
 /* Output-channel vectors (16 floats) the product kernel handles. */
@@ -31,24 +30,16 @@ wino_pad_image (float *xp, const float *x, int h, int w, int c, const WinoGrid *
             sizeof (float) * w * c);
 }
 
-/* A stride-1 convolution from cin to cout channels this file runs. */
-static gboolean
-shape_ok (int cin, int cout, int k, int stride)
-{
-  return stride == 1 && (k == 3 || k == 5) && cin % 16 == 0 && cin >= 16 && cin <= 16 * MAX_NV
-         && cout % 16 == 0 && cout >= 16 && cout <= 16 * MAX_NV;
-}
-
 gboolean
 conv_winograd_available (const ConvShape *s)
 {
-  return shape_ok (s->cin, s->cout, s->k, s->stride) && conv_winograd_enabled ();
+  return wino_shape_ok (s->cin, s->cout, s->k, s->stride) && conv_winograd_enabled ();
 }
 
 gboolean
 conv_winograd_backward_input_available (const ConvShape *s)
 {
-  return shape_ok (s->cout, s->cin, s->k, s->stride) && conv_winograd_enabled ();
+  return wino_shape_ok (s->cout, s->cin, s->k, s->stride) && conv_winograd_enabled ();
 }
 
 /* The geometry of one convolution from cin to cout channels on h × w
@@ -59,31 +50,12 @@ typedef struct
   int R;
 } Plan;
 
-/* Largest block of tiles that keeps R·nv accumulators, nv weight vectors
- * and a broadcast in the 32 zmm registers. */
-static int
-max_block (int nv)
-{
-  static const int rmax[MAX_NV + 1] = { 0, 12, 12, 8, 6 };
-  return rmax[nv];
-}
-
 static Plan
 plan_for (int h, int w, int cout, int k)
 {
   Plan p;
   p.g = wino_grid (h, w, k);
-  /* the fewest tile computations per row (the last block overlaps the one
-   * before it), then the widest block */
-  const int nv = cout / 16;
-  int best_cost = INT32_MAX;
-  p.R = 1;
-  for (int r = 1; r <= max_block (nv) && r <= p.g.tiles_x; r++)
-    {
-      int cost = (p.g.tiles_x + r - 1) / r * (r * nv + nv + 1);
-      if (cost <= best_cost)
-        best_cost = cost, p.R = r;
-    }
+  p.R = avx512_choose_block (p.g.tiles_x, cout / 16);
   return p;
 }
 
@@ -98,7 +70,7 @@ part_floats (const Plan *p, int cin, int cout)
 static size_t
 need_floats (int h, int w, int cin, int cout, int k)
 {
-  if (!shape_ok (cin, cout, k, 1))
+  if (!wino_shape_ok (cin, cout, k, 1))
     return 0;
   Plan p = plan_for (h, w, cout, k);
   return (size_t) p.g.a * p.g.a * cin * cout + MAX_THREADS * part_floats (&p, cin, cout);
@@ -180,9 +152,8 @@ transform_weights_range (int begin, int end, void *ctx)
 #if IODINE_X86
 
 static AVX512_INLINE void
-transform_out (const __m512 *in, __m512 *out, const int M, const int K)
+transform_out (const __m512 *in, __m512 *out, const int K)
 {
-  (void) M;
   if (K == 5)
     wino_out_4_5 (in, out);
   else
@@ -196,7 +167,6 @@ typedef struct
   const float *b;    /* bias (CONV_EPI_BIAS, CONV_EPI_BIAS_ELU) */
   const float *act;  /* CONV_EPI_ELU_GRAD: ELU outputs, laid out as y */
   int h, w, cout;
-  ConvEpilogue epi;
 } OutTarget;
 
 static AVX512_INLINE __m512
@@ -220,9 +190,9 @@ epilogue (__m512 sum, const float *y, const float *b, const float *act, ConvEpil
  * column tx0 + j, outputs beyond the image dropped. */
 static AVX512_INLINE void
 output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int R, int j0,
-              const int M, const int K, const ConvEpilogue EPI)
+              const int K, const ConvEpilogue EPI)
 {
-  const int A = M + K - 1, cout = o->cout;
+  const int M = WINO_M, A = M + K - 1, cout = o->cout;
   for (int j = j0; j < R; j++)
     for (int cv = 0; cv < cout; cv += 16)
       {
@@ -234,7 +204,7 @@ output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int
 #pragma GCC unroll 8
             for (int i = 0; i < A; i++)
               in[i] = _mm512_loadu_ps (Mb + ((size_t) (i * A + c) * R + j) * cout + cv);
-            transform_out (in, r, M, K);
+            transform_out (in, r, K);
 #pragma GCC unroll 4
             for (int p = 0; p < M; p++)
               t[p][c] = r[p];
@@ -247,7 +217,7 @@ output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int
             if (oy >= o->h)
               break;
             __m512 r[MAX_A];
-            transform_out (t[p], r, M, K);
+            transform_out (t[p], r, K);
 #pragma GCC unroll 4
             for (int q = 0; q < M; q++)
               {
@@ -269,12 +239,13 @@ typedef void (*OutputFn) (const OutTarget *o, const float *Mb, int ty, int tx0, 
   static AVX512 void output_tiles_##K##_##EPI (const OutTarget *o, const float *Mb, int ty,    \
                                                int tx0, int R, int j0)                          \
   {                                                                                             \
-    output_tiles (o, Mb, ty, tx0, R, j0, 4, K, EPI);                                            \
+    output_tiles (o, Mb, ty, tx0, R, j0, K, EPI);                                            \
   }
 #define TILE_FNS(K)                                                                             \
   static AVX512 void input_tiles_##K (float *V, const float *xp, int wp, int cin, int R)       \
   {                                                                                             \
-    wino_tiles (V, xp, wp, cin, R, R, 4 + K - 1, 4 + K - 1, K == 5 ? WINO_F4_5 : WINO_F4_3);    \
+    wino_tiles (V, xp, wp, cin, R, R, WINO_M + K - 1, WINO_M + K - 1,                          \
+                K == 5 ? WINO_F4_5 : WINO_F4_3);                                                \
   }                                                                                             \
   OUTPUT_FN (K, CONV_EPI_BIAS)                                                                  \
   OUTPUT_FN (K, CONV_EPI_ACCUMULATE)                                                            \
@@ -372,7 +343,6 @@ typedef struct
   float *y;
   const float *x, *u, *b, *act;
   int n, h, w, cin, cout;
-  ConvEpilogue epi;
   float *scratch; /* MAX_THREADS × part_floats */
   InputFn input;
   OutputFn output;
@@ -394,7 +364,7 @@ job_part (const Job *jb, int part, int parts)
     {
       wino_pad_image (xp, jb->x + (size_t) i * h * w * cin, h, w, cin, g);
       const size_t yi = (size_t) i * h * w * cout;
-      OutTarget o = { jb->y + yi, jb->b, jb->act ? jb->act + yi : NULL, h, w, cout, jb->epi };
+      OutTarget o = { jb->y + yi, jb->b, jb->act ? jb->act + yi : NULL, h, w, cout };
       for (int ty = 0; ty < g->tiles_y; ty++)
         for (int tx = 0;; tx += R)
           {
@@ -427,8 +397,8 @@ static void
 run (float *y, const float *x, const float *w, const float *b, const float *act, int n, int h,
      int wd, int cin, int cout, int k, gboolean flipped, ConvEpilogue epi, float *work)
 {
-  Job jb = { plan_for (h, wd, cout, k), y, x, work, b, act, n, h, wd, cin, cout, epi, NULL,
-             NULL, NULL };
+  Job jb = { plan_for (h, wd, cout, k), y, x, work, b, act, n, h, wd, cin, cout, NULL, NULL,
+             NULL };
   const Plan *p = &jb.plan;
   jb.scratch = work + (size_t) p->g.a * p->g.a * cin * cout;
   WeightJob wj = { work, w, p, cin, cout, flipped };

@@ -29,17 +29,10 @@
  * to amortise loading and storing S's register blocks. */
 #define CHUNK_TILES 48
 
-static gboolean
-shape_ok (const ConvShape *s)
-{
-  return s->stride == 1 && (s->k == 3 || s->k == 5) && s->cin % 16 == 0 && s->cin >= 16
-         && s->cin <= 16 * MAX_NV && s->cout % 16 == 0 && s->cout >= 16 && s->cout <= 64;
-}
-
 gboolean
 conv_winograd_backward_weights_available (const ConvShape *s)
 {
-  return shape_ok (s) && conv_winograd_enabled ();
+  return wino_shape_ok (s->cin, s->cout, s->k, s->stride) && conv_winograd_enabled ();
 }
 
 /* The geometry of one call: tiles, and how many tile rows a chunk takes. */
@@ -76,22 +69,13 @@ part_floats (const DwPlan *p, const ConvShape *s)
 size_t
 conv_winograd_backward_weights_floats (const ConvShape *s)
 {
-  if (!shape_ok (s))
+  if (!wino_shape_ok (s->cin, s->cout, s->k, s->stride))
     return 0;
   DwPlan p = dw_plan (s);
   return WINO_MAX_PARTS * part_floats (&p, s);
 }
 
 #if IODINE_X86
-
-/* The largest output-channel block that keeps CB·NV accumulators, NV input
- * vectors and a broadcast in the 32 zmm registers. */
-static int
-max_cb (int nv)
-{
-  static const int cb[MAX_NV + 1] = { 0, 12, 12, 8, 6 };
-  return cb[nv];
-}
 
 /* One tile row's transforms: the inputs (B^T d B, A × A tiles) and the
  * output gradients (G dy G^T, 4 × 4 tiles), n tiles stride apart in T. */
@@ -202,7 +186,7 @@ dw_part (const DwJob *jb, int part)
   float *V = dyp + (size_t) hq * wq * cout, *D = V + (size_t) aa * p->chunk_tiles * cin;
   const RowFn input_row = s->k == 5 ? input_row_5 : input_row_3;
   const RowFn gradient_row = s->k == 5 ? gradient_row_5 : gradient_row_3;
-  const int nblocks = (cout + max_cb (nv) - 1) / max_cb (nv);
+  const int nblocks = (cout + avx512_max_block (nv) - 1) / avx512_max_block (nv);
   memset (S, 0, sizeof (float) * aa * cout * cin);
   /* borders stay zero: every image writes the same interior */
   memset (xp, 0, sizeof (float) * g->hp * g->wp * cin);

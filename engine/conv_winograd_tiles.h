@@ -19,6 +19,15 @@
 /* Most threads (or parts) the work is split over; each has its own buffers. */
 #define WINO_MAX_PARTS 4
 
+/* A stride-1 convolution from cin to cout channels the Winograd kernels
+ * take: k 3 or 5, both channel counts multiples of 16 up to 64. */
+static inline gboolean
+wino_shape_ok (int cin, int cout, int k, int stride)
+{
+  return stride == 1 && (k == 3 || k == 5) && cin % 16 == 0 && cin >= 16 && cin <= 64
+         && cout % 16 == 0 && cout >= 16 && cout <= 64;
+}
+
 /* TRUE unless IODINE_CONV_WINOGRAD=0 or the direct kernels are off (no
  * AVX-512, IODINE_CONV_GEMM). */
 gboolean conv_winograd_enabled (void);

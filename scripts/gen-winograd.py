@@ -68,7 +68,6 @@ def matrices(m, r):
 def solve(rows, n):
     """Exact Gaussian elimination of an over-determined but consistent system."""
     rows = [row[:] for row in rows]
-    piv_cols = []
     rank = 0
     for c in range(n):
         p = next((i for i in range(rank, len(rows)) if rows[i][c] != 0), None)
@@ -81,7 +80,6 @@ def solve(rows, n):
             if i != rank and rows[i][c] != 0:
                 f = rows[i][c]
                 rows[i] = [vi - f * vr for vi, vr in zip(rows[i], rows[rank])]
-        piv_cols.append(c)
         rank += 1
     assert rank == n, "singular system"
     for i in range(rank, len(rows)):
