@@ -107,6 +107,80 @@ iodine_trainer_new (IodineModel *model, const IodineTrainOptions *options, GErro
   return trainer_alloc (model, &o);
 }
 
+static void
+describe_geco (GString *s, const IodineTrainOptions *o)
+{
+  if (isnan (o->geco_target))
+    g_string_append (s, "off");
+  else
+    g_string_append_printf (s, "target %g α %g step %g", o->geco_target, o->geco_alpha,
+                            o->geco_step);
+}
+
+gboolean
+iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, GError **error)
+{
+  const IodineTrainOptions *old = &tr->opt;
+  const char *fixed = NULL;
+  if (o->batch != old->batch)
+    fixed = "batch size";
+  else if (o->slots != old->slots)
+    fixed = "slots (K)";
+  else if (o->iterations != old->iterations)
+    fixed = "iterations (T)";
+  else if (o->seed != old->seed)
+    fixed = "seed";
+  else if (strcmp (o->dataset, old->dataset) != 0)
+    fixed = "dataset";
+  else if (o->beta1 != old->beta1 || o->beta2 != old->beta2 || o->adam_eps != old->adam_eps)
+    fixed = "Adam's β and ε";
+  if (fixed)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "the %s of a run cannot change when it is resumed", fixed);
+      return FALSE;
+    }
+  if (!validate_options (o, error))
+    return FALSE;
+  GString *what = g_string_new (NULL);
+  if (o->lr != old->lr)
+    g_string_append_printf (what, ", lr %g → %g", old->lr, o->lr);
+  if (o->warmup_steps != old->warmup_steps)
+    g_string_append_printf (what, ", warm-up %d → %d", old->warmup_steps, o->warmup_steps);
+  if (o->decay_half_life != old->decay_half_life)
+    g_string_append_printf (what, ", half-life %g → %g", old->decay_half_life,
+                            o->decay_half_life);
+  if (o->clip != old->clip)
+    g_string_append_printf (what, ", clip %g → %g", old->clip, o->clip);
+  gboolean geco_same = (isnan (o->geco_target) && isnan (old->geco_target))
+                       || (o->geco_target == old->geco_target && o->geco_alpha == old->geco_alpha
+                           && o->geco_step == old->geco_step);
+  if (!geco_same)
+    {
+      g_string_append (what, ", GECO ");
+      describe_geco (what, old);
+      g_string_append (what, " → ");
+      describe_geco (what, o);
+    }
+  if (what->len > 0)
+    {
+      if (isnan (old->geco_target) && !isnan (o->geco_target))
+        {
+          tr->geco_zeta = GECO_ZETA0;
+          tr->geco_c_ema = 0.0;
+          tr->geco_started = FALSE;
+        }
+      const char *before = iodine_model_metadata (tr->model, "train_history");
+      char *history = g_strdup_printf ("%s%sstep %" G_GUINT64_FORMAT ": %s", before ? before : "",
+                                       before ? "; " : "", (guint64) tr->step, what->str + 2);
+      iodine_model_set_metadata (tr->model, "train_history", history);
+      g_free (history);
+      tr->opt = *o;
+    }
+  g_string_free (what, TRUE);
+  return TRUE;
+}
+
 void
 iodine_trainer_free (IodineTrainer *tr)
 {

@@ -2,7 +2,11 @@
 # Resumes (or starts) the training run of one shipped model in the
 # background: from the committed checkpoint weights/checkpoints/NAME.ckpt.safetensors
 # when runs/RUN is not there, else from the run's own checkpoint.
-#   weights/train.sh tetrominoes|multi-dsprites|general
+#   weights/train.sh tetrominoes|multi-dsprites|general [IODINE-TRAIN OPTIONS]
+# Options after the name go to iodine-train; on a resumed run they may change
+# the learning rate, its schedule, --clip and GECO (kept in train_history).
+# IODINE_RUN=DIR trains in DIR instead of the model's run (a fork: copy the
+# run's checkpoint and train.csv there first).
 # IODINE_THREADS sets the engine's threads (0: all cores). Stop it with
 # `kill -INT $(cat runs/RUN/train.pid)`: it finishes the step and writes its
 # checkpoint. Then `weights/update-from-run.sh runs/RUN NAME` and commit weights/.
@@ -16,6 +20,8 @@ case $name in
   general) run=runs/gen1 ckpt=gen.ckpt seed=13 ;;
   *) echo "train.sh: no run is defined for '$name'" >&2; exit 2 ;;
 esac
+shift
+run=${IODINE_RUN:-$run}
 build=${IODINE_BUILD:-build}
 [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
 ninja -C "$build" engine/iodine-train engine/iodine >/dev/null
@@ -33,8 +39,8 @@ else
   start=(--config "$name" --batch 8 --lr 3e-4 --warmup 200 --seed "$seed")
 fi
 nohup ./iodine-train "${start[@]}" --threads "${IODINE_THREADS:-0}" --steps 200000 \
-  --log train.csv --log-every 10 --validate-every 250 --val-count 32 \
+  --log train.csv --log-every 10 --validate-every 250 --val-count ${IODINE_VAL_COUNT:-32} \
   --plot curve.png --sheet sheet.png --checkpoint "$ckpt" --checkpoint-every 50 \
-  --out "$name.safetensors" >> train.log 2>&1 &
+  --out "$name.safetensors" "$@" >> train.log 2>&1 &
 echo $! > train.pid
 echo "training $name in the background (pid $!); progress: tail -f $run/train.log"

@@ -108,6 +108,27 @@ apply_overrides (const Args *a, IodineConfig *c, GError **error)
   return iodine_config_validate (c, error);
 }
 
+/* The options a run may change when it is resumed (iodine_trainer_change_options):
+ * those given on the command line replace o's. */
+static void
+apply_schedule_options (const Args *a, IodineTrainOptions *o)
+{
+  if (a->lr > 0)
+    o->lr = a->lr;
+  if (a->warmup >= 0)
+    o->warmup_steps = a->warmup;
+  if (!isnan (a->half_life))
+    o->decay_half_life = a->half_life;
+  if (!isnan (a->clip))
+    o->clip = a->clip;
+  if (!isnan (a->geco_target))
+    o->geco_target = a->geco_target;
+  if (!isnan (a->geco_alpha))
+    o->geco_alpha = a->geco_alpha;
+  if (!isnan (a->geco_step))
+    o->geco_step = a->geco_step;
+}
+
 static const char *
 default_dataset (const char *config)
 {
@@ -219,15 +240,16 @@ main (int argc, char **argv)
   /* 0 is refused for these rather than taken for "the default" */
   a.slots = a.iterations = a.latent = a.dec_layers = a.dec_channels = a.dec_kernel = CLI_UNSET;
   a.ref_layers = a.ref_channels = a.ref_kernel = a.batch = CLI_UNSET;
-  a.seed = 1;
-  a.clip = 5.0;
-  a.geco_target = NAN;
-  a.geco_alpha = 0.99;
-  a.geco_step = 1e-6;
+  a.seed = G_MININT64; /* unset: 1 */
+  /* unset (NAN, -1) unless given, so that a resumed run changes only what
+   * the command line names */
+  a.warmup = -1;
+  a.half_life = a.clip = a.geco_target = a.geco_alpha = a.geco_step = NAN;
   GOptionEntry entries[] = {
     { "config", 0, 0, G_OPTION_ARG_STRING, &a.config, "Architecture: tetrominoes (default), multi-dsprites, clevr or general", "NAME" },
     { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized, scenes or images:DIR (default: the config's)", "SPEC" },
     { "steps", 0, 0, G_OPTION_ARG_INT64, &a.steps, "Train until this step count (total, also when resuming; default 1000)", "N" },
+    /* with --resume, the next seven change the run from its next step on */
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Batch size (default: the config's, 32 or 16)", "B" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr, "Peak learning rate (default 3e-4)", "X" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &a.warmup, "Linear learning-rate warm-up over N steps", "N" },
@@ -273,6 +295,10 @@ main (int argc, char **argv)
       "  iodine-train --config tetrominoes --steps 20000 --checkpoint run.ckpt \\\n"
       "      --log run.csv --validate-every 500 --out tetrominoes.safetensors\n"
       "  iodine-train --resume run.ckpt --steps 40000 --checkpoint run.ckpt --out t.safetensors\n"
+      "  iodine-train --resume run.ckpt --steps 60000 --lr 1e-4 --geco-target -7500 --checkpoint run.ckpt\n"
+      "\nWith --resume, --lr, --warmup, --lr-half-life, --clip and --geco-* change the run\n"
+      "from its next step on (warm-up and half-life count from step 0); each change is\n"
+      "kept in the weights' train_history metadata.\n"
       "\nSIGINT or SIGTERM finish the current step, write the checkpoint and exit.\n"
       "Exit status: 0 done, 1 runtime error, 2 bad usage or input, 130/143 interrupted.");
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -310,8 +336,19 @@ main (int argc, char **argv)
   for (size_t i = 0; i < G_N_ELEMENTS (outputs); i++)
     if (outputs[i].path && !cli_check_output (PROG, outputs[i].name, outputs[i].path))
       return CLI_USAGE_ERROR;
-  if (a.resume && (a.init || a.config))
-    return cli_usage (PROG, "--resume continues a run as it was; it cannot be combined with --config or --init");
+  gboolean seed_given = a.seed != G_MININT64;
+  if (!seed_given)
+    a.seed = 1;
+  gboolean arch_given = a.slots != CLI_UNSET || a.iterations != CLI_UNSET
+                        || a.latent != CLI_UNSET || a.dec_layers != CLI_UNSET
+                        || a.dec_channels != CLI_UNSET || a.dec_kernel != CLI_UNSET
+                        || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
+                        || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp || a.coords
+                        || a.size || a.pixel_scale > 0.0;
+  if (a.resume && (a.init || a.config || a.dataset || a.batch != CLI_UNSET || seed_given || arch_given))
+    return cli_usage (PROG, "--resume continues a run; it cannot be combined with --config, "
+                            "--init, --dataset, --batch, --seed or architecture options, which "
+                            "define a run (the learning rate, its schedule, --clip and GECO may change)");
   iodine_blas_set_threads (a.threads);
 
   IodineTrainer *tr = NULL;
@@ -320,6 +357,13 @@ main (int argc, char **argv)
       tr = iodine_trainer_resume (a.resume, &error);
       if (!tr)
         return cli_fail (PROG, error);
+      IodineTrainOptions o = *iodine_trainer_options (tr);
+      apply_schedule_options (&a, &o);
+      if (!iodine_trainer_change_options (tr, &o, &error))
+        {
+          iodine_trainer_free (tr);
+          return cli_fail (PROG, error);
+        }
     }
   else
     {
@@ -351,12 +395,7 @@ main (int argc, char **argv)
       iodine_train_options_init (&o);
       o.batch = a.batch > 0 ? a.batch : (g_strcmp0 (config, "multi-dsprites") == 0 ? 16 : 32);
       o.lr = a.lr > 0 ? a.lr : 3e-4;
-      o.warmup_steps = a.warmup;
-      o.decay_half_life = a.half_life;
-      o.clip = a.clip;
-      o.geco_target = a.geco_target;
-      o.geco_alpha = a.geco_alpha;
-      o.geco_step = a.geco_step;
+      apply_schedule_options (&a, &o);
       o.seed = (uint64_t) a.seed;
       o.slots = a.slots > 0 ? a.slots : cfg.slots;
       o.iterations = a.iterations > 0 ? a.iterations : cfg.iterations;

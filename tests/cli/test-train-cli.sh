@@ -193,6 +193,23 @@ if [ "$(cut -d, -f1-5,7-9,11- full.csv)" = "$(cut -d, -f1-5,7-9,11- half.csv)" ]
   pass "the resumed log continues the first (7 lines)"
 else fail "resumed log differs:"; paste -d'|' full.csv half.csv; fi
 
+# --- resuming with a new learning rate and GECO -----------------------------
+# changes the run from its next step on, logs it and records it in the weights
+cp half.ckpt fork.ckpt
+"$TRAIN" --resume fork.ckpt --steps 8 --lr 1e-4 --geco-target -1e6 --geco-step 1e-5 \
+    --checkpoint fork.ckpt --out fork.st --log fork.csv --log-every 1 --threads 1 \
+    > /dev/null 2> fork.err || { fail "resume with --lr and --geco-target"; cat fork.err; }
+if awk -F, 'NR > 1 { if ($9 != "0.0001") bad = 1; lam[NR] = $12 }
+            END { if (NR != 3 || !(lam[3] > lam[2]) || lam[2] != "1.0000") bad = 1; exit bad }' fork.csv \
+   && "$IODINE" info fork.st | grep -q 'train_history.*step 6: lr 0.0003 → 0.0001, GECO off → target -1e+06'; then
+  pass "--resume with --lr and --geco-target: new lr, λ rising from 1, train_history in the weights"
+else fail "resume with changed schedule:"; cat fork.csv; "$IODINE" info fork.st; fi
+"$TRAIN" --resume fork.ckpt --steps 9 --checkpoint fork.ckpt --threads 1 > /dev/null 2> fork2.err
+if "$IODINE" info fork.ckpt | grep -q 'lr 0.0001, .*GECO target -1e+06' \
+   && [ "$("$IODINE" info fork.ckpt | grep -c 'step 6: lr')" = 1 ]; then
+  pass "a plain --resume keeps the changed options and the history once"
+else fail "plain resume after a change"; "$IODINE" info fork.ckpt; fi
+
 # --- SIGINT: exit 130, a loadable checkpoint, and --resume continues -------
 "$TRAIN" "${TINY[@]}" --steps 1000000 --checkpoint int.ckpt --checkpoint-every 5 \
     > /dev/null 2> int.err &
@@ -255,6 +272,8 @@ expect_usage "--resume of a missing file" "missing.ckpt" "$TRAIN" --resume missi
 expect_usage "--resume of a corrupt file" "corrupt.ckpt" "$TRAIN" --resume corrupt.ckpt --steps 1
 expect_usage "--resume of plain weights" "not a training checkpoint" "$TRAIN" --resume w --steps 1
 expect_usage "--resume with --config" "--resume" "$TRAIN" --resume c --config tetrominoes
+expect_usage "--resume with --batch" "--batch" "$TRAIN" --resume c --batch 4
+expect_usage "--resume with --slots" "architecture" "$TRAIN" --resume c --slots 5
 expect_usage "unknown option" "--frobnicate" "$TRAIN" --frobnicate
 [ -e missing.ckpt ] && fail "a failed --resume created missing.ckpt"
 

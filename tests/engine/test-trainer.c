@@ -213,6 +213,88 @@ test_geco (void)
   g_free (images);
 }
 
+/* Changing a run's options: what defines the run is refused by name; the
+ * learning rate and GECO change from the next step, are written to the
+ * checkpoint and to train_history, and a no-op change records nothing. */
+static void
+test_change_options (void)
+{
+  const int B = 2, H = 12, W = 14;
+  IodineConfig c = tiny_config (H, W);
+  GError *error = NULL;
+  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 6, &error);
+  g_assert_no_error (error);
+  float *images = g_new (float, (size_t) B * H * W * 3);
+  IodineTrainer *tr = tiny_trainer (&c, B, 6, 0, 0.0, 3e-4);
+  step_on_dataset (tr, ds, images);
+  step_on_dataset (tr, ds, images);
+
+  IodineTrainOptions o = *iodine_trainer_options (tr);
+  o.batch = 3;
+  g_assert_false (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "batch size"));
+  g_clear_error (&error);
+  o = *iodine_trainer_options (tr);
+  g_strlcpy (o.dataset, "multi-dsprites", sizeof o.dataset);
+  g_assert_false (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_nonnull (strstr (error->message, "dataset"));
+  g_clear_error (&error);
+  o = *iodine_trainer_options (tr);
+  o.lr = 2.0;
+  g_assert_false (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_nonnull (strstr (error->message, "learning rate"));
+  g_clear_error (&error);
+  o = *iodine_trainer_options (tr);
+  g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  IodineModel *m = iodine_trainer_model (tr);
+  g_assert_null (iodine_model_metadata (m, "train_history"));
+
+  o.lr = 1e-4;
+  o.geco_target = -1e6;
+  o.geco_step = 1e-5;
+  g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (iodine_model_metadata (m, "train_history"), ==,
+                   "step 2: lr 0.0003 → 0.0001, GECO off → target -1e+06 α 0.99 step 1e-05");
+  IodineStepStats st[2];
+  for (int i = 0; i < 2; i++)
+    {
+      uint64_t first = iodine_trainer_next_sample (tr);
+      for (int j = 0; j < B; j++)
+        g_assert_true (iodine_dataset_get (ds, first + j, images + (size_t) j * H * W * 3, NULL,
+                                           &error));
+      g_assert_true (iodine_trainer_step (tr, images, NULL, &st[i], &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpfloat (st[0].lr, ==, 1e-4);
+  g_assert_cmpfloat (st[0].geco_lambda, ==, 1.0);
+  g_assert_cmpfloat (st[1].geco_lambda, >, 1.0);
+
+  char *path = g_build_filename (tmpdir, "changed.ckpt", NULL);
+  g_assert_true (iodine_trainer_save_checkpoint (tr, path, NULL, &error));
+  iodine_trainer_free (tr);
+  tr = iodine_trainer_resume (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (iodine_trainer_options (tr)->lr, ==, 1e-4);
+  g_assert_cmpfloat (iodine_trainer_options (tr)->geco_target, ==, -1e6);
+  g_assert_cmpstr (iodine_model_metadata (iodine_trainer_model (tr), "train_history"), ==,
+                   "step 2: lr 0.0003 → 0.0001, GECO off → target -1e+06 α 0.99 step 1e-05");
+  o = *iodine_trainer_options (tr);
+  o.lr = 5e-5;
+  g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_cmpstr (iodine_model_metadata (iodine_trainer_model (tr), "train_history"), ==,
+                   "step 2: lr 0.0003 → 0.0001, GECO off → target -1e+06 α 0.99 step 1e-05; "
+                   "step 4: lr 0.0001 → 5e-05");
+  printf ("change of options: %s\n",
+          iodine_model_metadata (iodine_trainer_model (tr), "train_history"));
+  g_unlink (path);
+  g_free (path);
+  iodine_trainer_free (tr);
+  iodine_dataset_free (ds);
+  g_free (images);
+}
+
 /* Training loss on a fixed batch with fixed noise (no update). */
 static double
 fixed_loss (IodineTrainer *tr, const float *images, const float *eps)
@@ -576,6 +658,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/resume-bit-exact", test_resume_bit_exact);
   g_test_add_func ("/trainer/overfit", test_overfit);
   g_test_add_func ("/trainer/geco", test_geco);
+  g_test_add_func ("/trainer/change-options", test_change_options);
   g_test_add_func ("/trainer/nonfinite-step", test_nonfinite_step);
   g_test_add_func ("/trainer/checkpoint-contents", test_checkpoint_contents);
   g_test_add_func ("/trainer/bad-options-and-metadata", test_bad_options_and_metadata);
