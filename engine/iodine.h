@@ -82,6 +82,10 @@ gboolean iodine_model_save (const IodineModel *model, const char *path,
 void iodine_model_free (IodineModel *model);
 
 const IodineConfig *iodine_model_config (const IodineModel *model);
+/* Changes what the weights do not depend on: the training size and the
+ * default K and T (0 keeps a value), e.g. to fine-tune at another size. */
+gboolean iodine_model_set_defaults (IodineModel *model, int height, int width, int slots,
+                                    int iterations, GError **error);
 /* A metadata value of the loaded file ("dataset", "fg_ari", ...), or NULL. */
 const char *iodine_model_metadata (const IodineModel *model, const char *key);
 /* Sets a metadata value kept and written by iodine_model_save(). */

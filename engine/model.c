@@ -48,6 +48,21 @@ iodine_model_config (const IodineModel *m)
   return &m->cfg;
 }
 
+gboolean
+iodine_model_set_defaults (IodineModel *m, int height, int width, int slots, int iterations,
+                           GError **error)
+{
+  IodineConfig c = m->cfg;
+  c.height = height > 0 ? height : c.height;
+  c.width = width > 0 ? width : c.width;
+  c.slots = slots > 0 ? slots : c.slots;
+  c.iterations = iterations > 0 ? iterations : c.iterations;
+  if (!iodine_config_validate (&c, error))
+    return FALSE;
+  m->cfg = c;
+  return TRUE;
+}
+
 const char *
 iodine_model_metadata (const IodineModel *m, const char *key)
 {

@@ -372,9 +372,32 @@ main (int argc, char **argv)
       const char *config = a.config ? a.config : "tetrominoes";
       if (a.init)
         {
+          /* the weights fix the architecture; the model is resolution- and
+           * K-independent, so size, K and T may change */
+          gboolean shape_given = a.latent != CLI_UNSET || a.dec_layers != CLI_UNSET
+                                 || a.dec_channels != CLI_UNSET || a.dec_kernel != CLI_UNSET
+                                 || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
+                                 || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp
+                                 || a.coords || a.pixel_scale > 0.0;
+          if (shape_given)
+            return cli_usage (PROG, "--init takes the architecture from its weights; only "
+                                    "--size, --slots and --iterations may change it");
           model = iodine_model_load (a.init, &error);
           if (!model)
             return cli_fail (PROG, error);
+          int w = 0, h = 0;
+          if (a.size && !cli_parse_size (a.size, &w, &h))
+            {
+              iodine_model_free (model);
+              return cli_usage (PROG, "--size must be WIDTHxHEIGHT between 2 and 4096, not “%s”",
+                                a.size);
+            }
+          if (!iodine_model_set_defaults (model, h, w, a.slots > 0 ? a.slots : 0,
+                                          a.iterations > 0 ? a.iterations : 0, &error))
+            {
+              iodine_model_free (model);
+              return cli_fail (PROG, error);
+            }
           cfg = *iodine_model_config (model);
         }
       else

@@ -210,6 +210,14 @@ if "$IODINE" info fork.ckpt | grep -q 'lr 0.0001, .*GECO target -1e+06' \
   pass "a plain --resume keeps the changed options and the history once"
 else fail "plain resume after a change"; "$IODINE" info fork.ckpt; fi
 
+# --- fine-tuning at another size and K (the weights are independent of both)
+"$TRAIN" --init w --dataset tetrominoes --size 20x18 --slots 3 --steps 2 --batch 2 \
+    --out tuned.st --threads 1 > /dev/null 2> tuned.err || { fail "--init with --size and --slots"; cat tuned.err; }
+if "$IODINE" info tuned.st | grep -q 'training size   20×18' && "$IODINE" info tuned.st | grep -q 'slots K         3' \
+   && grep -q '3, T 2, 20×18' tuned.err; then
+  pass "--init w --size 20x18 --slots 3 fine-tunes at 20×18 with K 3"
+else fail "fine-tuning at another size"; cat tuned.err; "$IODINE" info tuned.st; fi
+
 # --- SIGINT: exit 130, a loadable checkpoint, and --resume continues -------
 "$TRAIN" "${TINY[@]}" --steps 1000000 --checkpoint int.ckpt --checkpoint-every 5 \
     > /dev/null 2> int.err &
@@ -274,6 +282,7 @@ expect_usage "--resume of plain weights" "not a training checkpoint" "$TRAIN" --
 expect_usage "--resume with --config" "--resume" "$TRAIN" --resume c --config tetrominoes
 expect_usage "--resume with --batch" "--batch" "$TRAIN" --resume c --batch 4
 expect_usage "--resume with --slots" "architecture" "$TRAIN" --resume c --slots 5
+expect_usage "--init with --dec-channels" "architecture from its weights" "$TRAIN" --init w --dec-channels 8
 expect_usage "unknown option" "--frobnicate" "$TRAIN" --frobnicate
 [ -e missing.ckpt ] && fail "a failed --resume created missing.ckpt"
 
