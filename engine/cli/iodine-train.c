@@ -385,6 +385,14 @@ main (int argc, char **argv)
           model = iodine_model_load (a.init, &error);
           if (!model)
             return cli_fail (PROG, error);
+          /* the lineage: what the run started from (kept in its weights) */
+          const char *from_ds = iodine_model_metadata (model, "dataset");
+          const char *from_steps = iodine_model_metadata (model, "train_steps");
+          g_autofree char *base = g_path_get_basename (a.init);
+          g_autofree char *lineage = g_strdup_printf ("%s (%s, %s steps)", base,
+                                                      from_ds ? from_ds : "unknown dataset",
+                                                      from_steps ? from_steps : "unknown");
+          iodine_model_set_metadata (model, "init_weights", lineage);
           int w = 0, h = 0;
           if (a.size && !cli_parse_size (a.size, &w, &h))
             {

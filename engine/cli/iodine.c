@@ -251,7 +251,8 @@ cmd_info (int argc, char **argv)
           c->coords == IODINE_COORDS_COS3 ? "cos3" : "linear", (double) c->pixel_scale,
           iodine_model_n_params (m));
   static const char *prov[] = { "dataset", "train_steps", "train_seed", "train_options",
-                                "train_history", "train_wall_s", "fg_ari", "init_seed", "description" };
+                                "train_history", "train_wall_s", "fg_ari", "init_weights", "init_seed",
+                                "description" };
   printf ("provenance\n");
   for (size_t i = 0; i < G_N_ELEMENTS (prov); i++)
     {
