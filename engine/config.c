@@ -39,13 +39,13 @@ iodine_config_preset (const char *name, IodineConfig *c, GError **error)
     }
   else if (g_strcmp0 (name, "general") == 0)
     {
-      /* the plug-in's default model (not in the spec): Multi-dSprites'
-       * architecture with the Tetrominoes latent size, for pictures
-       * richer than either (trained on the "scenes" mix) */
+      /* the plug-in's default model (not in the spec): the Tetrominoes
+       * architecture (M 32, no LSTM) at Multi-dSprites' size and K, so
+       * that it can start from trained Tetrominoes weights (weights/README.md)
+       * and be fine-tuned on the "scenes" mix */
       c->height = c->width = 64;
       c->slots = 6;
       c->latent = 32;
-      c->lstm_hidden = 128;
     }
   else if (g_strcmp0 (name, "clevr") == 0)
     {

@@ -17,7 +17,10 @@ case $name in
   # the first run (session 1); its files keep their names
   tetrominoes) run=runs/tet1 ckpt=tet.ckpt seed=11 ;;
   multi-dsprites) run=runs/mds1 ckpt=mds.ckpt seed=12 ;;
-  general) run=runs/gen1 ckpt=gen.ckpt seed=13 ;;
+  # the general model starts from the committed Tetrominoes checkpoint
+  # (step 28,639) and is fine-tuned on scenes (weights/README.md); run gen1,
+  # the first attempt from scratch with an LSTM, is history
+  general) run=runs/gen2 ckpt=gen.ckpt seed=13 ;;
   *) echo "train.sh: no run is defined for '$name'" >&2; exit 2 ;;
 esac
 shift
@@ -32,11 +35,17 @@ if [ ! -f "$run/$ckpt" ] && [ -f "weights/checkpoints/$name.ckpt.safetensors" ];
 fi
 # a copy of the binary, so that rebuilding the tree does not touch the run
 cp "$build/engine/iodine-train" "$run/iodine-train"
+root=$PWD
 cd "$run"
 if [ -f "$ckpt" ]; then
   start=(--resume "$ckpt")
 else
   start=(--config "$name" --batch 8 --lr 3e-4 --warmup 200 --seed "$seed")
+  if [ "$name" = general ]; then
+    cp "$root/weights/checkpoints/tetrominoes.ckpt.safetensors" init-tetrominoes.safetensors
+    start=(--init init-tetrominoes.safetensors --dataset scenes --size 64x64 --slots 6
+           --batch 8 --lr 3e-4 --warmup 200 --seed "$seed")
+  fi
 fi
 nohup ./iodine-train "${start[@]}" --threads "${IODINE_THREADS:-0}" --steps 200000 \
   --log train.csv --log-every 10 --validate-every 250 --val-count ${IODINE_VAL_COUNT:-32} \

@@ -392,6 +392,12 @@ main (int argc, char **argv)
           g_autofree char *lineage = g_strdup_printf ("%s (%s, %s steps)", base,
                                                       from_ds ? from_ds : "unknown dataset",
                                                       from_steps ? from_steps : "unknown");
+          /* this run's provenance starts afresh: its steps, time and FG-ARI */
+          const char *theirs[] = { "fg_ari", "train_wall_s", "train_steps", "train_options",
+                                   "train_history", "train_seed" };
+          for (size_t i = 0; i < G_N_ELEMENTS (theirs); i++)
+            iodine_model_remove_metadata_prefix (model, theirs[i]);
+          iodine_model_remove_metadata_prefix (model, "train.");
           iodine_model_set_metadata (model, "init_weights", lineage);
           int w = 0, h = 0;
           if (a.size && !cli_parse_size (a.size, &w, &h))
@@ -490,13 +496,15 @@ main (int argc, char **argv)
   float *images = g_new (float, (size_t) B * H * W * 3);
   int status = CLI_OK;
   double last_ari = NAN;
-  const char *last = iodine_model_metadata (model, "fg_ari");
+  /* a resumed run goes on showing its last validation; weights given to
+   * --init were validated on another run */
+  const char *last = a.resume ? iodine_model_metadata (model, "fg_ari") : NULL;
   if (last)
     last_ari = g_ascii_strtod (last, NULL);
   gboolean tty = cli_is_terminal ();
   gint64 start = g_get_monotonic_time ();
   start_us = start;
-  const char *wall = iodine_model_metadata (model, "train_wall_s");
+  const char *wall = a.resume ? iodine_model_metadata (model, "train_wall_s") : NULL;
   base_wall_s = wall ? g_ascii_strtod (wall, NULL) : 0.0;
   guint64 start_step = iodine_trainer_step_count (tr);
   double ips = 0.0;

@@ -215,7 +215,8 @@ else fail "plain resume after a change"; "$IODINE" info fork.ckpt; fi
     --out tuned.st --threads 1 > /dev/null 2> tuned.err || { fail "--init with --size and --slots"; cat tuned.err; }
 if "$IODINE" info tuned.st | grep -q 'training size   20×18' && "$IODINE" info tuned.st | grep -q 'slots K         3' \
    && grep -q '3, T 2, 20×18' tuned.err \
-   && "$IODINE" info tuned.st | grep -Eq 'init_weights +w \(tetrominoes, 4 steps\)'; then
+   && "$IODINE" info tuned.st | grep -Eq 'init_weights +w \(tetrominoes, 4 steps\)' \
+   && "$IODINE" info tuned.st | grep -Eq '^ +train_steps +2$'; then
   pass "--init w --size 20x18 --slots 3 fine-tunes at 20×18 with K 3"
 else fail "fine-tuning at another size"; cat tuned.err; "$IODINE" info tuned.st; fi
 
