@@ -13,7 +13,10 @@ own data distribution.
 
 A checkpoint of the C trainer (iodine-train --checkpoint) resumes here and
 back: its train.* metadata is carried through, with train.step updated, so
-that `iodine-train --resume` continues from what this script wrote.
+that `iodine-train --resume` continues from what this script wrote. A C run
+with GECO (train.geco_*) goes on with GECO here, as engine/train.c does it:
+the NLL weighted by λ = max(1, softplus(ζ)), ζ stepped on the EMA of
+NLL_T − target, the state written back for the C trainer.
 --seconds bounds a segment by wall time (for a device lent for minutes).
 Optimiser: Adam (β1 0.95, β2 0.999, ε 1e-8), global gradient-norm clipping at
 5.0, noise ε ~ N(0, I) every step. Stops on a non-finite loss, keeping the last
@@ -209,6 +212,15 @@ def main():
         # resumed from the C trainer: its provenance stays, and each segment
         # trained here is listed (completed when the checkpoint is written)
         provenance = {"train_ref_segments": carried.pop("train_ref_segments", "")}
+    # a C run with GECO (train.geco_*) goes on with GECO, its state carried
+    geco = None
+    if "train.geco_target" in carried:
+        geco = {"target": float(carried["train.geco_target"]),
+                "alpha": float(carried["train.geco_alpha"]),
+                "step": float(carried["train.geco_step"]),
+                "zeta": float(carried["train.geco_zeta"]),
+                "ema": float(carried["train.geco_c_ema"]),
+                "started": carried.get("train.geco_started") == "1"}
     log = None
     if args.log:
         new = not os.path.exists(args.log)
@@ -225,7 +237,13 @@ def main():
         opt.zero_grad(set_to_none=True)
         r = ir.run(model, x, K, T, eps, train=True)
         w_t = torch.arange(T + 1, dtype=x.dtype, device=dev) / T
-        loss = (w_t * r["loss"].mean(dim=1)).sum()
+        if geco:
+            # GECO as engine/train.c: the NLL weighted by λ = max(1, softplus(ζ))
+            lam = max(1.0, float(torch.nn.functional.softplus(torch.tensor(geco["zeta"],
+                                                                           dtype=torch.float64))))
+            loss = (w_t * (lam * r["nll"] + r["kl"]).mean(dim=1)).sum()
+        else:
+            loss = (w_t * r["loss"].mean(dim=1)).sum()
         if not torch.isfinite(loss):
             print(f"step {step}: non-finite loss; stopping (last checkpoint kept)", file=sys.stderr)
             sys.exit(1)
@@ -237,6 +255,13 @@ def main():
         opt.step()
         step += 1
         nll_T, kl_T = float(r["nll"][-1].mean()), float(r["kl"][-1].mean())
+        if geco:
+            c = nll_T - geco["target"]
+            geco["ema"] = geco["alpha"] * geco["ema"] + (1 - geco["alpha"]) * c if geco["started"] else c
+            geco["started"] = True
+            geco["zeta"] += geco["step"] * geco["ema"]
+            carried.update({"train.geco_zeta": repr(geco["zeta"]), "train.geco_c_ema": repr(geco["ema"]),
+                            "train.geco_started": "1"})
         if log:
             csv.writer(log).writerow([step, f"{float(loss):.3f}", f"{nll_T:.3f}", f"{kl_T:.3f}",
                                       f"{gnorm:.4f}", f"{time.time() - t0:.1f}"])
