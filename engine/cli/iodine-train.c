@@ -339,12 +339,14 @@ main (int argc, char **argv)
   gboolean seed_given = a.seed != G_MININT64;
   if (!seed_given)
     a.seed = 1;
-  gboolean arch_given = a.slots != CLI_UNSET || a.iterations != CLI_UNSET
-                        || a.latent != CLI_UNSET || a.dec_layers != CLI_UNSET
-                        || a.dec_channels != CLI_UNSET || a.dec_kernel != CLI_UNSET
-                        || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
-                        || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp || a.coords
-                        || a.size || a.pixel_scale > 0.0;
+  /* options that change the weights' shapes, and with them all that
+   * defines an architecture */
+  gboolean shape_given = a.latent != CLI_UNSET || a.dec_layers != CLI_UNSET
+                         || a.dec_channels != CLI_UNSET || a.dec_kernel != CLI_UNSET
+                         || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
+                         || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp || a.coords
+                         || a.pixel_scale > 0.0;
+  gboolean arch_given = shape_given || a.slots != CLI_UNSET || a.iterations != CLI_UNSET || a.size;
   if (a.resume && (a.init || a.config || a.dataset || a.batch != CLI_UNSET || seed_given || arch_given))
     return cli_usage (PROG, "--resume continues a run; it cannot be combined with --config, "
                             "--init, --dataset, --batch, --seed or architecture options, which "
@@ -374,11 +376,6 @@ main (int argc, char **argv)
         {
           /* the weights fix the architecture; the model is resolution- and
            * K-independent, so size, K and T may change */
-          gboolean shape_given = a.latent != CLI_UNSET || a.dec_layers != CLI_UNSET
-                                 || a.dec_channels != CLI_UNSET || a.dec_kernel != CLI_UNSET
-                                 || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
-                                 || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp
-                                 || a.coords || a.pixel_scale > 0.0;
           if (shape_given)
             return cli_usage (PROG, "--init takes the architecture from its weights; only "
                                     "--size, --slots and --iterations may change it");
@@ -392,22 +389,16 @@ main (int argc, char **argv)
           g_autofree char *lineage = g_strdup_printf ("%s (%s, %s steps)", base,
                                                       from_ds ? from_ds : "unknown dataset",
                                                       from_steps ? from_steps : "unknown");
-          /* this run's provenance starts afresh: its steps, time and FG-ARI */
-          const char *theirs[] = { "fg_ari", "train_wall_s", "train_steps", "train_options",
-                                   "train_history", "train_seed" };
-          for (size_t i = 0; i < G_N_ELEMENTS (theirs); i++)
-            iodine_model_remove_metadata_prefix (model, theirs[i]);
-          iodine_model_remove_metadata_prefix (model, "train.");
+          /* this run's provenance starts afresh: its steps, time, options
+           * (train_*, train.*) and FG-ARI */
+          iodine_model_remove_metadata_prefix (model, "train");
+          iodine_model_remove_metadata_prefix (model, "fg_ari");
           iodine_model_set_metadata (model, "init_weights", lineage);
-          int w = 0, h = 0;
-          if (a.size && !cli_parse_size (a.size, &w, &h))
-            {
-              iodine_model_free (model);
-              return cli_usage (PROG, "--size must be WIDTHxHEIGHT between 2 and 4096, not “%s”",
-                                a.size);
-            }
-          if (!iodine_model_set_defaults (model, h, w, a.slots > 0 ? a.slots : 0,
-                                          a.iterations > 0 ? a.iterations : 0, &error))
+          /* only --size, --slots and --iterations can be among the overrides */
+          IodineConfig tuned = *iodine_model_config (model);
+          if (!apply_overrides (&a, &tuned, &error)
+              || !iodine_model_set_defaults (model, tuned.height, tuned.width, tuned.slots,
+                                             tuned.iterations, &error))
             {
               iodine_model_free (model);
               return cli_fail (PROG, error);
