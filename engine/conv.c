@@ -298,14 +298,14 @@ conv_backward_input_stride1 (float *dx, const float *dy, const float *w, const C
     }
 }
 
-/* The AVX-512 kernel that computes the stride-1 input gradient of s, if one
+/* The vector kernel (AVX-512 or AVX2) that computes the stride-1 input gradient of s, if one
  * takes the shape: dx += that gradient, or dx = it · ELU' given the ELU's
  * output (conv_winograd.h, conv_direct.h). */
 typedef void (*InputGradientFn) (float *dx, const float *dy, const float *w, const ConvShape *s,
                                  float *work, const float *elu_out);
 
 static InputGradientFn
-avx512_input_gradient (const ConvShape *s)
+simd_input_gradient (const ConvShape *s)
 {
   if (conv_winograd_backward_input_available (s))
     return conv_winograd_backward_input;
@@ -350,9 +350,9 @@ conv_backward (float *dx, float *dw, float *db, const float *dy, const float *x,
     conv_winograd_backward_weights (dw, dy, x, s, work);
   else if (direct_dw)
     conv_direct_backward_weights (dw, dy, x, s, work);
-  const InputGradientFn avx512_dx = dx && transposed ? avx512_input_gradient (s) : NULL;
-  if (avx512_dx)
-    avx512_dx (dx, dy, w, s, work, NULL);
+  const InputGradientFn simd_dx = dx && transposed ? simd_input_gradient (s) : NULL;
+  if (simd_dx)
+    simd_dx (dx, dy, w, s, work, NULL);
   else if (dx && transposed)
     conv_backward_input_stride1 (dx, dy, w, s, work, work + 2 * tile);
 }
@@ -376,11 +376,11 @@ void
 conv_backward_elu (float *dx, float *dw, float *db, const float *dy, const float *x,
                    const float *w, const ConvShape *s, float *work)
 {
-  const InputGradientFn avx512_dx = avx512_input_gradient (s);
-  if (avx512_dx)
+  const InputGradientFn simd_dx = simd_input_gradient (s);
+  if (simd_dx)
     {
       conv_backward (NULL, dw, db, dy, x, w, s, work);
-      avx512_dx (dx, dy, w, s, work, x);
+      simd_dx (dx, dy, w, s, work, x);
     }
   else
     {

@@ -1,4 +1,5 @@
-/* Direct stride-1 convolution kernels for AVX-512 (see conv_direct.h). */
+/* Direct stride-1 convolution kernels, compiled once per instruction set
+ * (simd.h; see conv_direct.h). */
 #include "conv_direct.h"
 
 #include "parallel.h"
@@ -7,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "avx512.h"
+#include "simd.h"
 
-/* Output-channel vectors (16 floats each) a kernel handles: cout = 16·NV. */
+/* Output-channel vectors (VW floats each) a kernel handles: cout = VW·NV. */
 #define MAX_NV 4
 /* Most output pixels per register block. */
 #define MAX_R 12
@@ -17,77 +18,58 @@
  * count, capped); each has its own padded image in the workspace. */
 #define MAX_THREADS 4
 
-static gboolean
-cpu_has_avx512 (void)
-{
-#if IODINE_X86
-  __builtin_cpu_init ();
-  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
-         && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl")
-         && __builtin_cpu_supports ("fma");
-#else
-  return FALSE;
-#endif
-}
-
-gboolean
-conv_direct_enabled (void)
-{
-  return g_getenv ("IODINE_CONV_GEMM") == NULL && cpu_has_avx512 ();
-}
-
 /* A stride-1 "same" convolution from cin to cout channels the kernels handle. */
 static gboolean
 shape_ok (int cin, int cout, int k, int stride)
 {
-  return stride == 1 && k % 2 == 1 && k <= 15 && cin >= 1 && cin <= 1024 && cout % 16 == 0
-         && cout >= 16 && cout <= 16 * MAX_NV;
+  return stride == 1 && k % 2 == 1 && k <= 15 && cin >= 1 && cin <= 1024 && cout % VW == 0
+         && cout >= VW && cout <= VW * MAX_NV;
 }
 
 /* Few output channels (the 4-channel output head): a second kernel that
- * vectorises over input channels, for cin a multiple of 16 up to 64 and
+ * vectorises over input channels, for cin a multiple of VW up to VW·MAX_NV and
  * cout ≤ 4. */
 #define SMALL_COUT 4
 static gboolean
 small_shape_ok (int cin, int cout, int k, int stride)
 {
-  return stride == 1 && k % 2 == 1 && k <= 15 && cin % 16 == 0 && cin >= 16
-         && cin <= 16 * MAX_NV && cout >= 1 && cout <= SMALL_COUT;
+  return stride == 1 && k % 2 == 1 && k <= 15 && cin % VW == 0 && cin >= VW
+         && cin <= VW * MAX_NV && cout >= 1 && cout <= SMALL_COUT;
 }
 
 gboolean
-conv_direct_available (const ConvShape *s)
+SIMD_NAME (conv_direct_available) (const ConvShape *s)
 {
   return (shape_ok (s->cin, s->cout, s->k, s->stride)
           || small_shape_ok (s->cin, s->cout, s->k, s->stride))
-         && conv_direct_enabled ();
+         && simd_this_level_active ();
 }
 
 gboolean
-conv_direct_forward_elu_available (const ConvShape *s)
+SIMD_NAME (conv_direct_forward_elu_available) (const ConvShape *s)
 {
-  return shape_ok (s->cin, s->cout, s->k, s->stride) && conv_direct_enabled ();
+  return shape_ok (s->cin, s->cout, s->k, s->stride) && simd_this_level_active ();
 }
 
 gboolean
-conv_direct_backward_input_available (const ConvShape *s)
+SIMD_NAME (conv_direct_backward_input_available) (const ConvShape *s)
 {
-  return shape_ok (s->cout, s->cin, s->k, s->stride) && conv_direct_enabled ();
+  return shape_ok (s->cout, s->cin, s->k, s->stride) && simd_this_level_active ();
 }
 
 /* The weight gradient vectorises over input channels and broadcasts output
- * channels: any cout, cin a multiple of 16 up to 64. */
+ * channels: any cout, cin a multiple of VW up to VW·MAX_NV. */
 static gboolean
 dw_shape_ok (const ConvShape *s)
 {
-  return s->stride == 1 && s->k % 2 == 1 && s->k <= 15 && s->cin % 16 == 0 && s->cin >= 16
-         && s->cin <= 16 * MAX_NV && s->cout >= 1;
+  return s->stride == 1 && s->k % 2 == 1 && s->k <= 15 && s->cin % VW == 0 && s->cin >= VW
+         && s->cin <= VW * MAX_NV && s->cout >= 1;
 }
 
 gboolean
-conv_direct_backward_weights_available (const ConvShape *s)
+SIMD_NAME (conv_direct_backward_weights_available) (const ConvShape *s)
 {
-  return dw_shape_ok (s) && conv_direct_enabled ();
+  return dw_shape_ok (s) && simd_this_level_active ();
 }
 
 static size_t
@@ -97,7 +79,7 @@ padded_floats (int h, int w, int c, int k)
 }
 
 size_t
-conv_direct_workspace_floats (const ConvShape *s)
+SIMD_NAME (conv_direct_workspace_floats) (const ConvShape *s)
 {
   size_t kk = (size_t) s->k * s->k, need = 0;
   if (shape_ok (s->cin, s->cout, s->k, s->stride))
@@ -113,40 +95,40 @@ conv_direct_workspace_floats (const ConvShape *s)
 
 #if IODINE_X86
 
-/* One block of R output pixels (one row, columns ox0 … ox0+R−1) × 16·NV
+/* One block of R output pixels (one row, columns ox0 … ox0+R−1) × VW·NV
  * output channels. xp points at the padded input of the block's first pixel
  * (row oy, column ox0 of the padded image, whose rows are Wp pixels of cin
  * channels); wr holds the weights as [ky][kx][ci][cout]. Pixels j < j0 are
  * computed but not stored (an overlapping last block of a row). */
-static AVX512_INLINE void
+static SIMD_INLINE void
 block_kernel (float *restrict y, const float *restrict xp, const float *restrict wr,
               const float *restrict b, const float *restrict act, int k, int cin, int Wp, int j0,
               int epi, const int NV, const int R)
 {
-  __m512 acc[MAX_R][MAX_NV];
+  vf acc[MAX_R][MAX_NV];
 #pragma GCC unroll 16
   for (int j = 0; j < R; j++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++)
-      acc[j][v] = _mm512_setzero_ps ();
-  const int kc = k * cin, cout = 16 * NV;
+      acc[j][v] = vf_zero ();
+  const int kc = k * cin, cout = VW * NV;
   for (int ky = 0; ky < k; ky++)
     {
       const float *xr = xp + (size_t) ky * Wp * cin;
       const float *wk = wr + (size_t) ky * kc * cout;
       for (int q = 0; q < kc; q++)
         {
-          __m512 wv[MAX_NV];
+          vf wv[MAX_NV];
 #pragma GCC unroll 4
           for (int v = 0; v < NV; v++)
-            wv[v] = _mm512_loadu_ps (wk + (size_t) q * cout + 16 * v);
+            wv[v] = vf_load (wk + (size_t) q * cout + VW * v);
 #pragma GCC unroll 16
           for (int j = 0; j < R; j++)
             {
-              __m512 xb = _mm512_set1_ps (xr[(size_t) j * cin + q]);
+              vf xb = vf_set1 (xr[(size_t) j * cin + q]);
 #pragma GCC unroll 4
               for (int v = 0; v < NV; v++)
-                acc[j][v] = _mm512_fmadd_ps (xb, wv[v], acc[j][v]);
+                acc[j][v] = vf_fmadd (xb, wv[v], acc[j][v]);
             }
         }
     }
@@ -158,23 +140,23 @@ block_kernel (float *restrict y, const float *restrict xp, const float *restrict
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++)
         {
-          const size_t at = (size_t) j * cout + 16 * v;
-          __m512 out;
+          const size_t at = (size_t) j * cout + VW * v;
+          vf out;
           switch (epi)
             {
             case CONV_EPI_ACCUMULATE:
-              out = _mm512_add_ps (acc[j][v], _mm512_loadu_ps (y + at));
+              out = vf_add (acc[j][v], vf_load (y + at));
               break;
             case CONV_EPI_BIAS_ELU:
-              out = elu_vec (_mm512_add_ps (acc[j][v], _mm512_loadu_ps (b + 16 * v)));
+              out = elu_vec (vf_add (acc[j][v], vf_load (b + VW * v)));
               break;
             case CONV_EPI_ELU_GRAD:
-              out = _mm512_mul_ps (acc[j][v], elu_grad_vec (_mm512_loadu_ps (act + at)));
+              out = vf_mul (acc[j][v], elu_grad_vec (vf_load (act + at)));
               break;
             default:
-              out = _mm512_add_ps (acc[j][v], _mm512_loadu_ps (b + 16 * v));
+              out = vf_add (acc[j][v], vf_load (b + VW * v));
             }
-          _mm512_storeu_ps (y + at, out);
+          vf_store (y + at, out);
         }
     }
 }
@@ -183,7 +165,7 @@ typedef void (*BlockFn) (float *y, const float *xp, const float *wr, const float
                          const float *act, int k, int cin, int Wp, int j0, int epi);
 
 #define BLOCK_FN(NV, R)                                                                         \
-  static AVX512 void block_##NV##_##R (float *y, const float *xp, const float *wr,             \
+  static SIMD void block_##NV##_##R (float *y, const float *xp, const float *wr,             \
                                        const float *b, const float *act, int k, int cin, int Wp, \
                                        int j0, int epi)                                          \
   {                                                                                             \
@@ -225,38 +207,38 @@ pad_image (float *xp, const float *x, int h, int w, int c, int k)
     memcpy (xp + ((size_t) (y + p) * Wp + p) * c, x + (size_t) y * w * c, sizeof (float) * w * c);
 }
 
-/* The weight gradient of one tap for CB output channels × 16·NV input
- * channels over one image: dw[c][16v …] += Σ_p dy[p][c] · xp[p + tap][16v …].
+/* The weight gradient of one tap for CB output channels × VW·NV input
+ * channels over one image: dw[c][VW·v …] += Σ_p dy[p][c] · xp[p + tap][VW·v …].
  * dw points at dw[c0][tap][0] (rows dw_stride apart), dy at the image's
  * dy[0][c0], xp at the padded image shifted by the tap. */
-static AVX512_INLINE void
+static SIMD_INLINE void
 dw_kernel (float *restrict dw, size_t dw_stride, const float *restrict dy,
            const float *restrict xp, int ho, int wo, int cout, int Wp, const int NV, const int CB)
 {
-  const int cin = 16 * NV;
-  __m512 acc[MAX_R][MAX_NV];
+  const int cin = VW * NV;
+  vf acc[MAX_R][MAX_NV];
 #pragma GCC unroll 16
   for (int c = 0; c < CB; c++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++)
-      acc[c][v] = _mm512_loadu_ps (dw + c * dw_stride + 16 * v);
+      acc[c][v] = vf_load (dw + c * dw_stride + VW * v);
   for (int oy = 0; oy < ho; oy++)
     {
       const float *a = dy + (size_t) oy * wo * cout;
       const float *bb = xp + (size_t) oy * Wp * cin;
       for (int ox = 0; ox < wo; ox++)
         {
-          __m512 bv[MAX_NV];
+          vf bv[MAX_NV];
 #pragma GCC unroll 4
           for (int v = 0; v < NV; v++)
-            bv[v] = _mm512_loadu_ps (bb + (size_t) ox * cin + 16 * v);
+            bv[v] = vf_load (bb + (size_t) ox * cin + VW * v);
 #pragma GCC unroll 16
           for (int c = 0; c < CB; c++)
             {
-              __m512 ab = _mm512_set1_ps (a[(size_t) ox * cout + c]);
+              vf ab = vf_set1 (a[(size_t) ox * cout + c]);
 #pragma GCC unroll 4
               for (int v = 0; v < NV; v++)
-                acc[c][v] = _mm512_fmadd_ps (ab, bv[v], acc[c][v]);
+                acc[c][v] = vf_fmadd (ab, bv[v], acc[c][v]);
             }
         }
     }
@@ -264,14 +246,14 @@ dw_kernel (float *restrict dw, size_t dw_stride, const float *restrict dy,
   for (int c = 0; c < CB; c++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++)
-      _mm512_storeu_ps (dw + c * dw_stride + 16 * v, acc[c][v]);
+      vf_store (dw + c * dw_stride + VW * v, acc[c][v]);
 }
 
 typedef void (*DwFn) (float *dw, size_t dw_stride, const float *dy, const float *xp, int ho,
                       int wo, int cout, int Wp);
 
 #define DW_FN(NV, CB)                                                                           \
-  static AVX512 void dw_##NV##_##CB (float *dw, size_t dw_stride, const float *dy,             \
+  static SIMD void dw_##NV##_##CB (float *dw, size_t dw_stride, const float *dy,             \
                                      const float *xp, int ho, int wo, int cout, int Wp)          \
   {                                                                                             \
     dw_kernel (dw, dw_stride, dy, xp, ho, wo, cout, Wp, NV, CB);                               \
@@ -303,20 +285,20 @@ static const DwFn dw_fns[MAX_NV + 1][MAX_R + 1] = {
 };
 
 /* One block of R output pixels × CO (≤ 4) output channels, vectorised over
- * the 16·nv input channels: one accumulator per (pixel, output channel),
+ * the VW·nv input channels: one accumulator per (pixel, output channel),
  * summed across its lanes at the end. w is the engine's [cout][k][k][cin]. */
-static AVX512_INLINE void
+static SIMD_INLINE void
 small_kernel (float *restrict y, const float *restrict xp, const float *restrict w,
               const float *restrict b, int k, int nv, int Wp, int j0, int accumulate,
               const int CO, const int R)
 {
-  const int cin = 16 * nv, kk = k * k;
-  __m512 acc[MAX_R][SMALL_COUT];
+  const int cin = VW * nv, kk = k * k;
+  vf acc[MAX_R][SMALL_COUT];
 #pragma GCC unroll 16
   for (int j = 0; j < R; j++)
 #pragma GCC unroll 4
     for (int c = 0; c < CO; c++)
-      acc[j][c] = _mm512_setzero_ps ();
+      acc[j][c] = vf_zero ();
   for (int ky = 0; ky < k; ky++)
     for (int kx = 0; kx < k; kx++)
       {
@@ -324,17 +306,17 @@ small_kernel (float *restrict y, const float *restrict xp, const float *restrict
         const float *wt = w + ((size_t) ky * k + kx) * cin;
         for (int v = 0; v < nv; v++)
           {
-            __m512 wv[SMALL_COUT];
+            vf wv[SMALL_COUT];
 #pragma GCC unroll 4
             for (int c = 0; c < CO; c++)
-              wv[c] = _mm512_loadu_ps (wt + (size_t) c * kk * cin + 16 * v);
+              wv[c] = vf_load (wt + (size_t) c * kk * cin + VW * v);
 #pragma GCC unroll 16
             for (int j = 0; j < R; j++)
               {
-                __m512 xv = _mm512_loadu_ps (xt + (size_t) j * cin + 16 * v);
+                vf xv = vf_load (xt + (size_t) j * cin + VW * v);
 #pragma GCC unroll 4
                 for (int c = 0; c < CO; c++)
-                  acc[j][c] = _mm512_fmadd_ps (xv, wv[c], acc[j][c]);
+                  acc[j][c] = vf_fmadd (xv, wv[c], acc[j][c]);
               }
           }
       }
@@ -346,7 +328,7 @@ small_kernel (float *restrict y, const float *restrict xp, const float *restrict
 #pragma GCC unroll 4
       for (int c = 0; c < CO; c++)
         {
-          float sum = _mm512_reduce_add_ps (acc[j][c]);
+          float sum = vf_reduce_add (acc[j][c]);
           float *dst = y + (size_t) j * CO + c;
           *dst = accumulate ? *dst + sum : b[c] + sum;
         }
@@ -357,7 +339,7 @@ typedef void (*SmallFn) (float *y, const float *xp, const float *w, const float 
                          int Wp, int j0, int accumulate);
 
 #define SMALL_FN(CO, R)                                                                         \
-  static AVX512 void small_##CO##_##R (float *y, const float *xp, const float *w,              \
+  static SIMD void small_##CO##_##R (float *y, const float *xp, const float *w,              \
                                        const float *b, int k, int nv, int Wp, int j0,            \
                                        int accumulate)                                           \
   {                                                                                             \
@@ -408,9 +390,9 @@ static int
 block_for (const Job *j)
 {
   if (j->kind == JOB_CONV)
-    return avx512_choose_block (j->w_, j->cout / 16);
+    return simd_choose_block (j->w_, j->cout / VW);
   /* JOB_SMALL: fewest pixel computations, then the widest block */
-  const int co = j->cout, rmax = co == 4 ? 6 : 8;
+  const int co = j->cout, rmax = MIN (8, (SIMD_REGS - co - 1) / co);
   int R = 1, best = INT32_MAX;
   for (int r = 1; r <= rmax && r <= j->w_; r++)
     {
@@ -433,12 +415,12 @@ conv_row (const Job *j, int R, float *yr, const float *xr, const float *ar, int 
       int start = ox + R <= wo ? ox : wo - R;
       int j0 = ox - start;
       if (j->kind == JOB_CONV)
-        block_fns[cout / 16][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w,
+        block_fns[cout / VW][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w,
                                 j->b, ar ? ar + (size_t) start * cout : NULL, j->k, cin, Wp, j0,
                                 j->epi);
       else
         small_fns[cout][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w, j->b,
-                           j->k, cin / 16, Wp, j0, j->epi == CONV_EPI_ACCUMULATE);
+                           j->k, cin / VW, Wp, j0, j->epi == CONV_EPI_ACCUMULATE);
       if (ox + R >= wo)
         break;
     }
@@ -453,9 +435,9 @@ job_part (const Job *j, int part, int parts)
   memset (xp, 0, sizeof (float) * padded);
   if (j->kind == JOB_DW)
     {
-      const int kk = k * k, nv = cin / 16;
-      /* output channels in nearly equal blocks of at most avx512_max_block (nv) */
-      const int nblocks = (cout + avx512_max_block (nv) - 1) / avx512_max_block (nv);
+      const int kk = k * k, nv = cin / VW;
+      /* output channels in nearly equal blocks of at most simd_max_block (nv) */
+      const int nblocks = (cout + simd_max_block (nv) - 1) / simd_max_block (nv);
       const int units = kk * nblocks;
       const int u0 = (int) ((long) units * part / parts);
       const int u1 = (int) ((long) units * (part + 1) / parts);
@@ -514,7 +496,7 @@ run_job (const Job *job, int units)
 #endif /* IODINE_X86 */
 
 void
-conv_direct_forward (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
+SIMD_NAME (conv_direct_forward) (float *y, const float *x, const float *w, const float *b, const ConvShape *s,
                      float *work, ConvEpilogue epi)
 {
 #if IODINE_X86
@@ -541,7 +523,7 @@ conv_direct_forward (float *y, const float *x, const float *w, const float *b, c
 }
 
 void
-conv_direct_backward_input (float *dx, const float *dy, const float *w, const ConvShape *s,
+SIMD_NAME (conv_direct_backward_input) (float *dx, const float *dy, const float *w, const ConvShape *s,
                             float *work, const float *elu_out)
 {
 #if IODINE_X86
@@ -564,12 +546,12 @@ conv_direct_backward_input (float *dx, const float *dy, const float *w, const Co
 }
 
 void
-conv_direct_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
+SIMD_NAME (conv_direct_backward_weights) (float *dw, const float *dy, const float *x, const ConvShape *s,
                               float *work)
 {
 #if IODINE_X86
-  const int nv = s->cin / 16;
-  const int nblocks = (s->cout + avx512_max_block (nv) - 1) / avx512_max_block (nv);
+  const int nv = s->cin / VW;
+  const int nblocks = (s->cout + simd_max_block (nv) - 1) / simd_max_block (nv);
   Job job = { JOB_DW, dw, x, dy, NULL, s->n, s->h, s->w, s->cin, s->cout, s->k,
               CONV_EPI_ACCUMULATE, NULL, work };
   run_job (&job, s->k * s->k * nblocks);

@@ -1,4 +1,5 @@
-/* Winograd convolution for AVX-512, forward pass and input gradient (see
+/* Winograd convolution, forward pass and input gradient, one copy per
+ * instruction set (simd.h; see
  * conv_winograd.h; the weight gradient is conv_winograd_dw.c). */
 #include "conv_winograd.h"
 
@@ -7,39 +8,23 @@
 
 #include <string.h>
 
-/* Output-channel vectors (16 floats) the product kernel handles. */
-#define MAX_NV 4
+/* Output-channel vectors (VW floats) the product kernel handles. */
+#define MAX_NV WINO_MAX_NV
 /* Most tiles per register block. */
 #define MAX_R 12
 #define MAX_A WINO_MAX_A
 #define MAX_THREADS WINO_MAX_PARTS
 
 gboolean
-conv_winograd_enabled (void)
+SIMD_NAME (conv_winograd_available) (const ConvShape *s)
 {
-  const char *e = g_getenv ("IODINE_CONV_WINOGRAD");
-  return (e == NULL || e[0] != '0') && conv_direct_enabled ();
-}
-
-void
-wino_pad_image (float *xp, const float *x, int h, int w, int c, const WinoGrid *g)
-{
-  const int off = g->k / 2;
-  for (int y = 0; y < h; y++)
-    memcpy (xp + ((size_t) (y + off) * g->wp + off) * c, x + (size_t) y * w * c,
-            sizeof (float) * w * c);
+  return wino_shape_ok (s->cin, s->cout, s->k, s->stride) && wino_enabled_here ();
 }
 
 gboolean
-conv_winograd_available (const ConvShape *s)
+SIMD_NAME (conv_winograd_backward_input_available) (const ConvShape *s)
 {
-  return wino_shape_ok (s->cin, s->cout, s->k, s->stride) && conv_winograd_enabled ();
-}
-
-gboolean
-conv_winograd_backward_input_available (const ConvShape *s)
-{
-  return wino_shape_ok (s->cout, s->cin, s->k, s->stride) && conv_winograd_enabled ();
+  return wino_shape_ok (s->cout, s->cin, s->k, s->stride) && wino_enabled_here ();
 }
 
 /* The geometry of one convolution from cin to cout channels on h × w
@@ -55,7 +40,7 @@ plan_for (int h, int w, int cout, int k)
 {
   Plan p;
   p.g = wino_grid (h, w, k);
-  p.R = avx512_choose_block (p.g.tiles_x, cout / 16);
+  p.R = simd_choose_block (p.g.tiles_x, cout / VW);
   return p;
 }
 
@@ -77,13 +62,13 @@ need_floats (int h, int w, int cin, int cout, int k)
 }
 
 size_t
-conv_winograd_workspace_floats (const ConvShape *s)
+SIMD_NAME (conv_winograd_workspace_floats) (const ConvShape *s)
 {
   if (s->stride != 1)
     return 0;
   return MAX (MAX (need_floats (s->h, s->w, s->cin, s->cout, s->k),
                    need_floats (s->ho, s->wo, s->cout, s->cin, s->k)),
-              conv_winograd_backward_weights_floats (s));
+              SIMD_NAME (conv_winograd_backward_weights_floats) (s));
 }
 
 /* The G matrix of F(4, k): a × k. */
@@ -151,8 +136,8 @@ transform_weights_range (int begin, int end, void *ctx)
 
 #if IODINE_X86
 
-static AVX512_INLINE void
-transform_out (const __m512 *in, __m512 *out, const int K)
+static SIMD_INLINE void
+transform_out (const vf *in, vf *out, const int K)
 {
   if (K == 5)
     wino_out_4_5 (in, out);
@@ -169,41 +154,41 @@ typedef struct
   int h, w, cout;
 } OutTarget;
 
-static AVX512_INLINE __m512
-epilogue (__m512 sum, const float *y, const float *b, const float *act, ConvEpilogue epi)
+static SIMD_INLINE vf
+epilogue (vf sum, const float *y, const float *b, const float *act, ConvEpilogue epi)
 {
   switch (epi)
     {
     case CONV_EPI_ACCUMULATE:
-      return _mm512_add_ps (sum, _mm512_loadu_ps (y));
+      return vf_add (sum, vf_load (y));
     case CONV_EPI_BIAS_ELU:
-      return elu_vec (_mm512_add_ps (sum, _mm512_loadu_ps (b)));
+      return elu_vec (vf_add (sum, vf_load (b)));
     case CONV_EPI_ELU_GRAD:
-      return _mm512_mul_ps (sum, elu_grad_vec (_mm512_loadu_ps (act)));
+      return vf_mul (sum, elu_grad_vec (vf_load (act)));
     default:
-      return _mm512_add_ps (sum, _mm512_loadu_ps (b));
+      return vf_add (sum, vf_load (b));
     }
 }
 
 /* Y_j = A^T M_j A for the block's tiles j0 … R−1 (tiles before j0 belong to
  * the previous block), combined into the output at tile row ty, tile
  * column tx0 + j, outputs beyond the image dropped. */
-static AVX512_INLINE void
+static SIMD_INLINE void
 output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int R, int j0,
               const int K, const ConvEpilogue EPI)
 {
   const int M = WINO_M, A = M + K - 1, cout = o->cout;
   for (int j = j0; j < R; j++)
-    for (int cv = 0; cv < cout; cv += 16)
+    for (int cv = 0; cv < cout; cv += VW)
       {
-        __m512 t[MAX_A][MAX_A];
+        vf t[MAX_A][MAX_A];
 #pragma GCC unroll 8
         for (int c = 0; c < A; c++)
           {
-            __m512 in[MAX_A], r[MAX_A];
+            vf in[MAX_A], r[MAX_A];
 #pragma GCC unroll 8
             for (int i = 0; i < A; i++)
-              in[i] = _mm512_loadu_ps (Mb + ((size_t) (i * A + c) * R + j) * cout + cv);
+              in[i] = vf_load (Mb + ((size_t) (i * A + c) * R + j) * cout + cv);
             transform_out (in, r, K);
 #pragma GCC unroll 4
             for (int p = 0; p < M; p++)
@@ -216,7 +201,7 @@ output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int
             const int oy = ty * M + p;
             if (oy >= o->h)
               break;
-            __m512 r[MAX_A];
+            vf r[MAX_A];
             transform_out (t[p], r, K);
 #pragma GCC unroll 4
             for (int q = 0; q < M; q++)
@@ -224,7 +209,7 @@ output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int
                 if (ox0 + q >= o->w)
                   break;
                 const size_t at = ((size_t) oy * o->w + ox0 + q) * cout + cv;
-                _mm512_storeu_ps (o->y + at, epilogue (r[q], o->y + at, o->b ? o->b + cv : NULL,
+                vf_store (o->y + at, epilogue (r[q], o->y + at, o->b ? o->b + cv : NULL,
                                                        o->act ? o->act + at : NULL, EPI));
               }
           }
@@ -236,13 +221,13 @@ output_tiles (const OutTarget *o, const float *restrict Mb, int ty, int tx0, int
 typedef void (*InputFn) (float *V, const float *xp, int wp, int cin, int R);
 typedef void (*OutputFn) (const OutTarget *o, const float *Mb, int ty, int tx0, int R, int j0);
 #define OUTPUT_FN(K, EPI)                                                                       \
-  static AVX512 void output_tiles_##K##_##EPI (const OutTarget *o, const float *Mb, int ty,    \
+  static SIMD void output_tiles_##K##_##EPI (const OutTarget *o, const float *Mb, int ty,    \
                                                int tx0, int R, int j0)                          \
   {                                                                                             \
     output_tiles (o, Mb, ty, tx0, R, j0, K, EPI);                                            \
   }
 #define TILE_FNS(K)                                                                             \
-  static AVX512 void input_tiles_##K (float *V, const float *xp, int wp, int cin, int R)       \
+  static SIMD void input_tiles_##K (float *V, const float *xp, int wp, int cin, int R)       \
   {                                                                                             \
     wino_tiles (V, xp, wp, cin, R, R, WINO_M + K - 1, WINO_M + K - 1,                          \
                 K == 5 ? WINO_F4_5 : WINO_F4_3);                                                \
@@ -260,35 +245,35 @@ typedef void (*OutputFn) (const OutTarget *o, const float *Mb, int ty, int tx0, 
 TILE_FNS (5)
 TILE_FNS (3)
 
-/* For each of the aa transformed positions e: M[e] (R × 16·NV) = V[e]
- * (R × cin) · U[e] (cin × 16·NV), with R·NV accumulators in registers. */
-static AVX512_INLINE void
+/* For each of the aa transformed positions e: M[e] (R × VW·NV) = V[e]
+ * (R × cin) · U[e] (cin × VW·NV), with R·NV accumulators in registers. */
+static SIMD_INLINE void
 products_kernel (float *restrict Mb, const float *restrict V, const float *restrict U, int cin,
                  int aa, const int NV, const int R)
 {
-  const int cout = 16 * NV;
+  const int cout = VW * NV;
   for (int e = 0; e < aa; e++)
     {
       const float *v = V + (size_t) e * R * cin, *u = U + (size_t) e * cin * cout;
-      __m512 acc[MAX_R][MAX_NV];
+      vf acc[MAX_R][MAX_NV];
 #pragma GCC unroll 16
       for (int j = 0; j < R; j++)
 #pragma GCC unroll 4
         for (int n = 0; n < NV; n++)
-          acc[j][n] = _mm512_setzero_ps ();
+          acc[j][n] = vf_zero ();
       for (int ci = 0; ci < cin; ci++)
         {
-          __m512 wv[MAX_NV];
+          vf wv[MAX_NV];
 #pragma GCC unroll 4
           for (int n = 0; n < NV; n++)
-            wv[n] = _mm512_loadu_ps (u + (size_t) ci * cout + 16 * n);
+            wv[n] = vf_load (u + (size_t) ci * cout + VW * n);
 #pragma GCC unroll 16
           for (int j = 0; j < R; j++)
             {
-              const __m512 xb = _mm512_set1_ps (v[(size_t) j * cin + ci]);
+              const vf xb = vf_set1 (v[(size_t) j * cin + ci]);
 #pragma GCC unroll 4
               for (int n = 0; n < NV; n++)
-                acc[j][n] = _mm512_fmadd_ps (xb, wv[n], acc[j][n]);
+                acc[j][n] = vf_fmadd (xb, wv[n], acc[j][n]);
             }
         }
       float *mb = Mb + (size_t) e * R * cout;
@@ -296,14 +281,14 @@ products_kernel (float *restrict Mb, const float *restrict V, const float *restr
       for (int j = 0; j < R; j++)
 #pragma GCC unroll 4
         for (int n = 0; n < NV; n++)
-          _mm512_storeu_ps (mb + (size_t) j * cout + 16 * n, acc[j][n]);
+          vf_store (mb + (size_t) j * cout + VW * n, acc[j][n]);
     }
 }
 
 typedef void (*ProductsFn) (float *Mb, const float *V, const float *U, int cin, int aa);
 
 #define PRODUCTS_FN(NV, R)                                                                      \
-  static AVX512 void products_##NV##_##R (float *Mb, const float *V, const float *U, int cin,  \
+  static SIMD void products_##NV##_##R (float *Mb, const float *V, const float *U, int cin,  \
                                           int aa)                                               \
   {                                                                                             \
     products_kernel (Mb, V, U, cin, aa, NV, R);                                                 \
@@ -356,7 +341,7 @@ job_part (const Job *jb, int part, int parts)
   const int cin = jb->cin, cout = jb->cout, h = jb->h, w = jb->w, aa = g->a * g->a, R = p->R;
   float *xp = jb->scratch + (size_t) part * part_floats (p, cin, cout);
   float *V = xp + (size_t) g->hp * g->wp * cin, *Mb = V + (size_t) aa * MAX_R * cin;
-  const ProductsFn products = products_fns[cout / 16][R];
+  const ProductsFn products = products_fns[cout / VW][R];
   /* the border stays zero: every image writes the same interior */
   memset (xp, 0, sizeof (float) * g->hp * g->wp * cin);
   const int i0 = (int) ((long) jb->n * part / parts), i1 = (int) ((long) jb->n * (part + 1) / parts);
@@ -414,7 +399,7 @@ run (float *y, const float *x, const float *w, const float *b, const float *act,
 #endif /* IODINE_X86 */
 
 void
-conv_winograd_forward (float *y, const float *x, const float *w, const float *b,
+SIMD_NAME (conv_winograd_forward) (float *y, const float *x, const float *w, const float *b,
                        const ConvShape *s, float *work, ConvEpilogue epi)
 {
 #if IODINE_X86
@@ -427,7 +412,7 @@ conv_winograd_forward (float *y, const float *x, const float *w, const float *b,
 }
 
 void
-conv_winograd_backward_input (float *dx, const float *dy, const float *w, const ConvShape *s,
+SIMD_NAME (conv_winograd_backward_input) (float *dx, const float *dy, const float *w, const ConvShape *s,
                               float *work, const float *elu_out)
 {
 #if IODINE_X86

@@ -1,5 +1,5 @@
 /* The weight gradient of a stride-1 convolution by Winograd's method, for
- * AVX-512 (see conv_winograd.h).
+ * AVX-512 and AVX2 (simd.h; see conv_winograd.h).
  *
  * dw[co][ky][kx][ci] = Σ_p dy[p][co] · x_pad[p + (ky, kx)][ci] is, per tile of
  * 4 × 4 output gradients, a correlation of the tile's a × a input pixels with
@@ -21,8 +21,8 @@
 
 #include <string.h>
 
-/* Input-channel vectors the accumulating kernel handles (cin = 16·NV). */
-#define MAX_NV 4
+/* Input-channel vectors the accumulating kernel handles (cin = VW·NV). */
+#define MAX_NV WINO_MAX_NV
 /* Most output channels per register block. */
 #define MAX_CB 12
 /* Tiles whose transforms are made before they are summed into S: enough
@@ -30,9 +30,9 @@
 #define CHUNK_TILES 48
 
 gboolean
-conv_winograd_backward_weights_available (const ConvShape *s)
+SIMD_NAME (conv_winograd_backward_weights_available) (const ConvShape *s)
 {
-  return wino_shape_ok (s->cin, s->cout, s->k, s->stride) && conv_winograd_enabled ();
+  return wino_shape_ok (s->cin, s->cout, s->k, s->stride) && wino_enabled_here ();
 }
 
 /* The geometry of one call: tiles, and how many tile rows a chunk takes. */
@@ -67,7 +67,7 @@ part_floats (const DwPlan *p, const ConvShape *s)
 }
 
 size_t
-conv_winograd_backward_weights_floats (const ConvShape *s)
+SIMD_NAME (conv_winograd_backward_weights_floats) (const ConvShape *s)
 {
   if (!wino_shape_ok (s->cin, s->cout, s->k, s->stride))
     return 0;
@@ -80,12 +80,12 @@ conv_winograd_backward_weights_floats (const ConvShape *s)
 /* One tile row's transforms: the inputs (B^T d B, A × A tiles) and the
  * output gradients (G dy G^T, 4 × 4 tiles), n tiles stride apart in T. */
 #define ROW_FNS(K, A)                                                                           \
-  static AVX512 void input_row_##K (float *T, const float *xp, int wp, int cin, int n,         \
+  static SIMD void input_row_##K (float *T, const float *xp, int wp, int cin, int n,         \
                                     int stride)                                                 \
   {                                                                                             \
     wino_tiles (T, xp, wp, cin, n, stride, A, A, K == 5 ? WINO_F5_4 : WINO_F3_4);               \
   }                                                                                             \
-  static AVX512 void gradient_row_##K (float *T, const float *dyp, int wq, int cout, int n,    \
+  static SIMD void gradient_row_##K (float *T, const float *dyp, int wq, int cout, int n,    \
                                        int stride)                                              \
   {                                                                                             \
     wino_tiles (T, dyp, wq, cout, n, stride, WINO_M, A, K == 5 ? WINO_G5_4 : WINO_G3_4);        \
@@ -95,44 +95,44 @@ ROW_FNS (3, 6)
 
 typedef void (*RowFn) (float *T, const float *src, int w, int c, int n, int stride);
 
-/* S[co0 … co0+CB−1][0 … 16·NV) += Σ_j D[j][co] · V[j][ci] over n tiles, for
+/* S[co0 … co0+CB−1][0 … VW·NV) += Σ_j D[j][co] · V[j][ci] over n tiles, for
  * one transformed position: CB·NV accumulators, loaded and stored once. */
-static AVX512_INLINE void
+static SIMD_INLINE void
 accumulate_kernel (float *restrict S, const float *restrict D, const float *restrict V, int n,
                    int cin, int cout, const int NV, const int CB)
 {
-  __m512 acc[MAX_CB][MAX_NV];
+  vf acc[MAX_CB][MAX_NV];
 #pragma GCC unroll 16
   for (int c = 0; c < CB; c++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++)
-      acc[c][v] = _mm512_loadu_ps (S + (size_t) c * cin + 16 * v);
+      acc[c][v] = vf_load (S + (size_t) c * cin + VW * v);
   for (int j = 0; j < n; j++)
     {
-      __m512 xv[MAX_NV];
+      vf xv[MAX_NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++)
-        xv[v] = _mm512_loadu_ps (V + (size_t) j * cin + 16 * v);
+        xv[v] = vf_load (V + (size_t) j * cin + VW * v);
 #pragma GCC unroll 16
       for (int c = 0; c < CB; c++)
         {
-          const __m512 db = _mm512_set1_ps (D[(size_t) j * cout + c]);
+          const vf db = vf_set1 (D[(size_t) j * cout + c]);
 #pragma GCC unroll 4
           for (int v = 0; v < NV; v++)
-            acc[c][v] = _mm512_fmadd_ps (db, xv[v], acc[c][v]);
+            acc[c][v] = vf_fmadd (db, xv[v], acc[c][v]);
         }
     }
 #pragma GCC unroll 16
   for (int c = 0; c < CB; c++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++)
-      _mm512_storeu_ps (S + (size_t) c * cin + 16 * v, acc[c][v]);
+      vf_store (S + (size_t) c * cin + VW * v, acc[c][v]);
 }
 
 typedef void (*AccFn) (float *S, const float *D, const float *V, int n, int cin, int cout);
 
 #define ACC_FN(NV, CB)                                                                          \
-  static AVX512 void acc_##NV##_##CB (float *S, const float *D, const float *V, int n, int cin, \
+  static SIMD void acc_##NV##_##CB (float *S, const float *D, const float *V, int n, int cin, \
                                       int cout)                                                 \
   {                                                                                             \
     accumulate_kernel (S, D, V, n, cin, cout, NV, CB);                                          \
@@ -179,14 +179,14 @@ dw_part (const DwJob *jb, int part)
   const DwPlan *p = &jb->plan;
   const WinoGrid *g = &p->g;
   const int cin = s->cin, cout = s->cout, h = s->h, w = s->w, a = g->a, aa = a * a;
-  const int wq = g->tiles_x * WINO_M, hq = g->tiles_y * WINO_M, nv = cin / 16;
+  const int wq = g->tiles_x * WINO_M, hq = g->tiles_y * WINO_M, nv = cin / VW;
   float *S = jb->work + (size_t) part * part_floats (p, s);
   float *xp = S + (size_t) aa * cout * cin;
   float *dyp = xp + (size_t) g->hp * g->wp * cin;
   float *V = dyp + (size_t) hq * wq * cout, *D = V + (size_t) aa * p->chunk_tiles * cin;
   const RowFn input_row = s->k == 5 ? input_row_5 : input_row_3;
   const RowFn gradient_row = s->k == 5 ? gradient_row_5 : gradient_row_3;
-  const int nblocks = (cout + avx512_max_block (nv) - 1) / avx512_max_block (nv);
+  const int nblocks = (cout + simd_max_block (nv) - 1) / simd_max_block (nv);
   memset (S, 0, sizeof (float) * aa * cout * cin);
   /* borders stay zero: every image writes the same interior */
   memset (xp, 0, sizeof (float) * g->hp * g->wp * cin);
@@ -276,7 +276,7 @@ finish_range (int begin, int end, void *ctx)
 #endif /* IODINE_X86 */
 
 void
-conv_winograd_backward_weights (float *dw, const float *dy, const float *x, const ConvShape *s,
+SIMD_NAME (conv_winograd_backward_weights) (float *dw, const float *dy, const float *x, const ConvShape *s,
                                 float *work)
 {
 #if IODINE_X86

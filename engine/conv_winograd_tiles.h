@@ -4,11 +4,12 @@
 #ifndef IODINE_CONV_WINOGRAD_TILES_H
 #define IODINE_CONV_WINOGRAD_TILES_H
 
-#include "avx512.h"
+#include "simd.h"
 #include "winograd_transforms.h"
 
 #include <glib.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Output tile of the forward pass and input gradient: F(4, k). F(4, 5)
  * rather than F(2, 5): 4 instead of 9 products per output, and its larger
@@ -18,19 +19,26 @@
 #define WINO_MAX_A 8
 /* Most threads (or parts) the work is split over; each has its own buffers. */
 #define WINO_MAX_PARTS 4
+/* Most channel vectors (VW floats) in a channel count the kernels take. */
+#define WINO_MAX_NV 4
 
 /* A stride-1 convolution from cin to cout channels the Winograd kernels
- * take: k 3 or 5, both channel counts multiples of 16 up to 64. */
+ * take: k 3 or 5, both channel counts multiples of VW up to VW·WINO_MAX_NV. */
 static inline gboolean
 wino_shape_ok (int cin, int cout, int k, int stride)
 {
-  return stride == 1 && (k == 3 || k == 5) && cin % 16 == 0 && cin >= 16 && cin <= 64
-         && cout % 16 == 0 && cout >= 16 && cout <= 64;
+  return stride == 1 && (k == 3 || k == 5) && cin % VW == 0 && cin >= VW && cin <= VW * WINO_MAX_NV
+         && cout % VW == 0 && cout >= VW && cout <= VW * WINO_MAX_NV;
 }
 
-/* TRUE unless IODINE_CONV_WINOGRAD=0 or the direct kernels are off (no
- * AVX-512, IODINE_CONV_GEMM). */
-gboolean conv_winograd_enabled (void);
+/* TRUE if this copy of the kernels runs (conv_simd_level) and
+ * IODINE_CONV_WINOGRAD is not 0. */
+static inline gboolean
+wino_enabled_here (void)
+{
+  const char *e = g_getenv ("IODINE_CONV_WINOGRAD");
+  return (e == NULL || e[0] != '0') && simd_this_level_active ();
+}
 
 /* The tile grid of h × w images for a k × k kernel: tiles of WINO_M × WINO_M
  * outputs (forward) or output gradients (weight gradient), read from a
@@ -57,7 +65,14 @@ wino_grid (int h, int w, int k)
 
 /* Copies image x (h × w × c) into the interior of the padded buffer xp,
  * whose border stays as it is (zero). */
-void wino_pad_image (float *xp, const float *x, int h, int w, int c, const WinoGrid *g);
+static inline void
+wino_pad_image (float *xp, const float *x, int h, int w, int c, const WinoGrid *g)
+{
+  const int off = g->k / 2;
+  for (int y = 0; y < h; y++)
+    memcpy (xp + ((size_t) (y + off) * g->wp + off) * c, x + (size_t) y * w * c,
+            sizeof (float) * w * c);
+}
 
 #if IODINE_X86
 
@@ -67,8 +82,8 @@ void wino_pad_image (float *xp, const float *x, int h, int w, int c, const WinoG
  * gradients). */
 typedef enum { WINO_F4_5, WINO_F4_3, WINO_F5_4, WINO_F3_4, WINO_G5_4, WINO_G3_4 } WinoKind;
 
-static AVX512_INLINE void
-wino_transform (const __m512 *in, __m512 *out, const WinoKind kind)
+static SIMD_INLINE void
+wino_transform (const vf *in, vf *out, const WinoKind kind)
 {
   switch (kind)
     {
@@ -94,25 +109,25 @@ wino_transform (const __m512 *in, __m512 *out, const WinoKind kind)
 
 /* T[ξ][ν][j][c] = (X d_j X^T)[ξ][ν], X the transform of kind (A × IN), for
  * n tiles j of one tile row: tile j is the IN × IN pixels at src + j·WINO_M
- * pixels (rows w pixels of c channels), done 16 channels at a time, columns
+ * pixels (rows w pixels of c channels), done VW channels at a time, columns
  * first, then rows. The transformed positions (ξ, ν) are stride tiles apart
  * in T. */
-static AVX512_INLINE void
+static SIMD_INLINE void
 wino_tiles (float *restrict T, const float *restrict src, int w, int c, int n, int stride,
             const int IN, const int A, const WinoKind kind)
 {
   for (int j = 0; j < n; j++)
-    for (int cv = 0; cv < c; cv += 16)
+    for (int cv = 0; cv < c; cv += VW)
       {
         const float *d = src + (size_t) j * WINO_M * c + cv;
-        __m512 t[WINO_MAX_A][WINO_MAX_A];
+        vf t[WINO_MAX_A][WINO_MAX_A];
 #pragma GCC unroll 8
         for (int col = 0; col < IN; col++)
           {
-            __m512 in[WINO_MAX_A], o[WINO_MAX_A];
+            vf in[WINO_MAX_A], o[WINO_MAX_A];
 #pragma GCC unroll 8
             for (int r = 0; r < IN; r++)
-              in[r] = _mm512_loadu_ps (d + ((size_t) r * w + col) * c);
+              in[r] = vf_load (d + ((size_t) r * w + col) * c);
             wino_transform (in, o, kind);
 #pragma GCC unroll 8
             for (int i = 0; i < A; i++)
@@ -121,11 +136,11 @@ wino_tiles (float *restrict T, const float *restrict src, int w, int c, int n, i
 #pragma GCC unroll 8
         for (int i = 0; i < A; i++)
           {
-            __m512 o[WINO_MAX_A];
+            vf o[WINO_MAX_A];
             wino_transform (t[i], o, kind);
 #pragma GCC unroll 8
             for (int col = 0; col < A; col++)
-              _mm512_storeu_ps (T + ((size_t) (i * A + col) * stride + j) * c + cv, o[col]);
+              vf_store (T + ((size_t) (i * A + col) * stride + j) * c + cv, o[col]);
           }
       }
 }

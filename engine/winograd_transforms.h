@@ -3,37 +3,37 @@
 #ifndef IODINE_WINOGRAD_TRANSFORMS_H
 #define IODINE_WINOGRAD_TRANSFORMS_H
 
-#include "avx512.h"
+#include "simd.h"
 #if IODINE_X86
 
 /* F(3, 4): tiles of 6 inputs, points 0, 1, -1, 2, -2 and infinity */
 /* B^T of F(3, 4): 6 inputs to 6 transformed values */
-static AVX512_INLINE void
-wino_in_3_4 (const __m512 *in, __m512 *out)
+static SIMD_INLINE void
+wino_in_3_4 (const vf *in, vf *out)
 {
-  const __m512 e1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[2], in[4]);
-  const __m512 o1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.0f), in[1], in[3]);
-  out[1] = _mm512_add_ps (e1, o1);
-  out[2] = _mm512_sub_ps (e1, o1);
-  const __m512 e3 = _mm512_sub_ps (in[4], in[2]);
-  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (-2.0f), in[1]));
-  out[3] = _mm512_add_ps (e3, o3);
-  out[4] = _mm512_sub_ps (e3, o3);
-  out[0] = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[2], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[0], in[4]));
-  out[5] = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[3], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[1], in[5]));
+  const vf e1 = vf_fmadd (vf_set1 (-4.0f), in[2], in[4]);
+  const vf o1 = vf_fmadd (vf_set1 (-4.0f), in[1], in[3]);
+  out[1] = vf_add (e1, o1);
+  out[2] = vf_sub (e1, o1);
+  const vf e3 = vf_sub (in[4], in[2]);
+  const vf o3 = vf_fmadd (vf_set1 (2.0f), in[3], vf_mul (vf_set1 (-2.0f), in[1]));
+  out[3] = vf_add (e3, o3);
+  out[4] = vf_sub (e3, o3);
+  out[0] = vf_fmadd (vf_set1 (-5.0f), in[2], vf_fmadd (vf_set1 (4.0f), in[0], in[4]));
+  out[5] = vf_fmadd (vf_set1 (-5.0f), in[3], vf_fmadd (vf_set1 (4.0f), in[1], in[5]));
 }
 /* G of F(3, 4), rows scaled to integers and powers of two: 4 taps to 6 transformed values */
-static AVX512_INLINE void
-wino_filter_3_4 (const __m512 *in, __m512 *out)
+static SIMD_INLINE void
+wino_filter_3_4 (const vf *in, vf *out)
 {
-  const __m512 e1 = _mm512_add_ps (in[0], in[2]);
-  const __m512 o1 = _mm512_add_ps (in[1], in[3]);
-  out[1] = _mm512_add_ps (e1, o1);
-  out[2] = _mm512_sub_ps (e1, o1);
-  const __m512 e3 = _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], in[0]);
-  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]));
-  out[3] = _mm512_add_ps (e3, o3);
-  out[4] = _mm512_sub_ps (e3, o3);
+  const vf e1 = vf_add (in[0], in[2]);
+  const vf o1 = vf_add (in[1], in[3]);
+  out[1] = vf_add (e1, o1);
+  out[2] = vf_sub (e1, o1);
+  const vf e3 = vf_fmadd (vf_set1 (4.0f), in[2], in[0]);
+  const vf o3 = vf_fmadd (vf_set1 (8.0f), in[3], vf_mul (vf_set1 (2.0f), in[1]));
+  out[3] = vf_add (e3, o3);
+  out[4] = vf_sub (e3, o3);
   out[0] = in[0];
   out[5] = in[3];
 }
@@ -54,37 +54,37 @@ static const double wino_g_4_3[6][3] = {
   { 0.0, 0.0, 1.0 },
 };
 /* A^T of F(4, 3): 6 products to 4 outputs */
-static AVX512_INLINE void
-wino_out_4_3 (const __m512 *in, __m512 *out)
+static SIMD_INLINE void
+wino_out_4_3 (const vf *in, vf *out)
 {
-  const __m512 s1 = _mm512_add_ps (in[1], in[2]);
-  const __m512 d1 = _mm512_sub_ps (in[1], in[2]);
-  const __m512 s3 = _mm512_add_ps (in[3], in[4]);
-  const __m512 d3 = _mm512_sub_ps (in[3], in[4]);
-  out[0] = _mm512_add_ps (_mm512_add_ps (in[0], s1), s3);
-  out[1] = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), d3, d1);
-  out[2] = _mm512_fmadd_ps (_mm512_set1_ps (4.0f), s3, s1);
-  out[3] = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), d3, _mm512_add_ps (in[5], d1));
+  const vf s1 = vf_add (in[1], in[2]);
+  const vf d1 = vf_sub (in[1], in[2]);
+  const vf s3 = vf_add (in[3], in[4]);
+  const vf d3 = vf_sub (in[3], in[4]);
+  out[0] = vf_add (vf_add (in[0], s1), s3);
+  out[1] = vf_fmadd (vf_set1 (2.0f), d3, d1);
+  out[2] = vf_fmadd (vf_set1 (4.0f), s3, s1);
+  out[3] = vf_fmadd (vf_set1 (8.0f), d3, vf_add (in[5], d1));
 }
 /* F(4, 5): tiles of 8 inputs, points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
 /* B^T of F(4, 5): 8 inputs to 8 transformed values */
-static AVX512_INLINE void
-wino_in_4_5 (const __m512 *in, __m512 *out)
+static SIMD_INLINE void
+wino_in_4_5 (const vf *in, vf *out)
 {
-  const __m512 e1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[4], _mm512_add_ps (in[2], in[6]));
-  const __m512 o1 = _mm512_fmadd_ps (_mm512_set1_ps (-4.25f), in[3], _mm512_add_ps (in[1], in[5]));
-  out[1] = _mm512_add_ps (e1, o1);
-  out[2] = _mm512_sub_ps (e1, o1);
-  const __m512 e3 = _mm512_fmadd_ps (_mm512_set1_ps (-1.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], in[6]));
-  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (2.0f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1])));
-  out[3] = _mm512_add_ps (e3, o3);
-  out[4] = _mm512_sub_ps (e3, o3);
-  const __m512 e5 = _mm512_fmadd_ps (_mm512_set1_ps (-5.0f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], in[6]));
-  const __m512 o5 = _mm512_fmadd_ps (_mm512_set1_ps (0.5f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (-2.5f), in[3], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1])));
-  out[5] = _mm512_add_ps (e5, o5);
-  out[6] = _mm512_sub_ps (e5, o5);
-  out[0] = _mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[4], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[2], _mm512_sub_ps (in[6], in[0])));
-  out[7] = _mm512_fmadd_ps (_mm512_set1_ps (-5.25f), in[5], _mm512_fmadd_ps (_mm512_set1_ps (5.25f), in[3], _mm512_sub_ps (in[7], in[1])));
+  const vf e1 = vf_fmadd (vf_set1 (-4.25f), in[4], vf_add (in[2], in[6]));
+  const vf o1 = vf_fmadd (vf_set1 (-4.25f), in[3], vf_add (in[1], in[5]));
+  out[1] = vf_add (e1, o1);
+  out[2] = vf_sub (e1, o1);
+  const vf e3 = vf_fmadd (vf_set1 (-1.25f), in[4], vf_fmadd (vf_set1 (0.25f), in[2], in[6]));
+  const vf o3 = vf_fmadd (vf_set1 (2.0f), in[5], vf_fmadd (vf_set1 (-2.5f), in[3], vf_mul (vf_set1 (0.5f), in[1])));
+  out[3] = vf_add (e3, o3);
+  out[4] = vf_sub (e3, o3);
+  const vf e5 = vf_fmadd (vf_set1 (-5.0f), in[4], vf_fmadd (vf_set1 (4.0f), in[2], in[6]));
+  const vf o5 = vf_fmadd (vf_set1 (0.5f), in[5], vf_fmadd (vf_set1 (-2.5f), in[3], vf_mul (vf_set1 (2.0f), in[1])));
+  out[5] = vf_add (e5, o5);
+  out[6] = vf_sub (e5, o5);
+  out[0] = vf_fmadd (vf_set1 (-5.25f), in[4], vf_fmadd (vf_set1 (5.25f), in[2], vf_sub (in[6], in[0])));
+  out[7] = vf_fmadd (vf_set1 (-5.25f), in[5], vf_fmadd (vf_set1 (5.25f), in[3], vf_sub (in[7], in[1])));
 }
 static const double wino_g_4_5[8][5] = {
   { -1.0, 0.0, 0.0, 0.0, 0.0 },
@@ -97,39 +97,39 @@ static const double wino_g_4_5[8][5] = {
   { 0.0, 0.0, 0.0, 0.0, 1.0 },
 };
 /* A^T of F(4, 5): 8 products to 4 outputs */
-static AVX512_INLINE void
-wino_out_4_5 (const __m512 *in, __m512 *out)
+static SIMD_INLINE void
+wino_out_4_5 (const vf *in, vf *out)
 {
-  const __m512 s1 = _mm512_add_ps (in[1], in[2]);
-  const __m512 d1 = _mm512_sub_ps (in[1], in[2]);
-  const __m512 s3 = _mm512_add_ps (in[3], in[4]);
-  const __m512 d3 = _mm512_sub_ps (in[3], in[4]);
-  const __m512 s5 = _mm512_add_ps (in[5], in[6]);
-  const __m512 d5 = _mm512_sub_ps (in[5], in[6]);
-  out[0] = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (in[0], s1), s3), s5);
-  out[1] = _mm512_fmadd_ps (_mm512_set1_ps (0.5f), d5, _mm512_fmadd_ps (_mm512_set1_ps (2.0f), d3, d1));
-  out[2] = _mm512_fmadd_ps (_mm512_set1_ps (0.25f), s5, _mm512_fmadd_ps (_mm512_set1_ps (4.0f), s3, s1));
-  out[3] = _mm512_fmadd_ps (_mm512_set1_ps (0.125f), d5, _mm512_fmadd_ps (_mm512_set1_ps (8.0f), d3, _mm512_add_ps (in[7], d1)));
+  const vf s1 = vf_add (in[1], in[2]);
+  const vf d1 = vf_sub (in[1], in[2]);
+  const vf s3 = vf_add (in[3], in[4]);
+  const vf d3 = vf_sub (in[3], in[4]);
+  const vf s5 = vf_add (in[5], in[6]);
+  const vf d5 = vf_sub (in[5], in[6]);
+  out[0] = vf_add (vf_add (vf_add (in[0], s1), s3), s5);
+  out[1] = vf_fmadd (vf_set1 (0.5f), d5, vf_fmadd (vf_set1 (2.0f), d3, d1));
+  out[2] = vf_fmadd (vf_set1 (0.25f), s5, vf_fmadd (vf_set1 (4.0f), s3, s1));
+  out[3] = vf_fmadd (vf_set1 (0.125f), d5, vf_fmadd (vf_set1 (8.0f), d3, vf_add (in[7], d1)));
 }
 /* F(5, 4): tiles of 8 inputs, points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
 /* B^T of F(5, 4) is that of F(4, 5) */
 #define wino_in_5_4 wino_in_4_5
 /* G of F(5, 4), rows scaled to integers and powers of two: 4 taps to 8 transformed values */
-static AVX512_INLINE void
-wino_filter_5_4 (const __m512 *in, __m512 *out)
+static SIMD_INLINE void
+wino_filter_5_4 (const vf *in, vf *out)
 {
-  const __m512 e1 = _mm512_add_ps (in[0], in[2]);
-  const __m512 o1 = _mm512_add_ps (in[1], in[3]);
-  out[1] = _mm512_add_ps (e1, o1);
-  out[2] = _mm512_sub_ps (e1, o1);
-  const __m512 e3 = _mm512_fmadd_ps (_mm512_set1_ps (4.0f), in[2], in[0]);
-  const __m512 o3 = _mm512_fmadd_ps (_mm512_set1_ps (8.0f), in[3], _mm512_mul_ps (_mm512_set1_ps (2.0f), in[1]));
-  out[3] = _mm512_add_ps (e3, o3);
-  out[4] = _mm512_sub_ps (e3, o3);
-  const __m512 e5 = _mm512_fmadd_ps (_mm512_set1_ps (0.25f), in[2], in[0]);
-  const __m512 o5 = _mm512_fmadd_ps (_mm512_set1_ps (0.125f), in[3], _mm512_mul_ps (_mm512_set1_ps (0.5f), in[1]));
-  out[5] = _mm512_add_ps (e5, o5);
-  out[6] = _mm512_sub_ps (e5, o5);
+  const vf e1 = vf_add (in[0], in[2]);
+  const vf o1 = vf_add (in[1], in[3]);
+  out[1] = vf_add (e1, o1);
+  out[2] = vf_sub (e1, o1);
+  const vf e3 = vf_fmadd (vf_set1 (4.0f), in[2], in[0]);
+  const vf o3 = vf_fmadd (vf_set1 (8.0f), in[3], vf_mul (vf_set1 (2.0f), in[1]));
+  out[3] = vf_add (e3, o3);
+  out[4] = vf_sub (e3, o3);
+  const vf e5 = vf_fmadd (vf_set1 (0.25f), in[2], in[0]);
+  const vf o5 = vf_fmadd (vf_set1 (0.125f), in[3], vf_mul (vf_set1 (0.5f), in[1]));
+  out[5] = vf_add (e5, o5);
+  out[6] = vf_sub (e5, o5);
   out[0] = in[0];
   out[7] = in[3];
 }

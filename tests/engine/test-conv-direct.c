@@ -1,7 +1,8 @@
-/* The direct AVX-512 convolution (conv_direct.c) against the im2col + sgemm
+/* The direct convolution (conv_direct.c), each copy of it this CPU runs
+ * (AVX-512, AVX2: simd.h), against the im2col + sgemm
  * path of conv.c (forced with IODINE_CONV_GEMM) on many shapes: batch 1–3,
  * images smaller than, equal to and larger than the kernel, odd and even
- * sizes, 4/32/64 input and output channels, kernels 1, 3 and 5, stride 1
+ * sizes, 4/8/16/32/64 input and output channels, kernels 1, 3 and 5, stride 1
  * and 2 (stride 2 always takes the GEMM path). Forward, accumulating
  * forward, and every backward output (dx and dw accumulate onto random
  * values, db too), and the fused ELU forward and backward against separate
@@ -9,12 +10,13 @@
  * is at most 1e-5 of the largest reference value of the array. The direct
  * kernels' results must also be bit-identical with 1 and 3 threads (the
  * OpenBLAS thread count, which they follow). Skipped (77) on
- * CPUs without AVX-512. */
+ * CPUs without AVX2. */
 #include "conv.h"
 #include "conv_direct.h"
 #include "iodine.h"
 #include "layers.h"
 #include "rng.h"
+#include "simd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -200,25 +202,21 @@ check_shape (int n, int h, int w, int cin, int cout, int k, int stride)
   g_free (work);
 }
 
-int
-main (void)
+/* Every shape class, on one copy of the kernels. */
+static void
+check_all (void)
 {
   ConvShape probe;
   conv_shape_init (&probe, 1, 8, 8, 32, 32, 5, 1);
-  g_unsetenv ("IODINE_CONV_GEMM");
-  /* the direct kernels, not the Winograd ones that take some of these
-   * shapes by default (test-conv-winograd) */
-  g_setenv ("IODINE_CONV_WINOGRAD", "0", TRUE);
-  if (!conv_direct_available (&probe))
+  if (!conv_direct_available (&probe) || !conv_direct_backward_input_available (&probe)
+      || !conv_direct_backward_weights_available (&probe))
     {
-      printf ("SKIP: no AVX-512 (the direct convolution is not used on this CPU)\n");
-      return 77;
+      failures++;
+      fprintf (stderr, "FAIL the direct kernels do not take 32 → 32 channels, k 5\n");
     }
-  iodine_rng_seed (&rng, 7);
-  iodine_blas_set_threads (1);
   static const int sizes[][2] = { { 1, 1 }, { 2, 3 }, { 4, 4 }, { 5, 7 },
                                   { 8, 6 }, { 13, 11 }, { 17, 16 } };
-  static const int chans[] = { 4, 16, 32, 64 };
+  static const int chans[] = { 4, 8, 16, 32, 64 };
   static const int kernels[] = { 1, 3, 5 };
   int c = 0;
   for (size_t si = 0; si < G_N_ELEMENTS (sizes); si++)
@@ -235,6 +233,40 @@ main (void)
   check_shape (1, 24, 24, 64, 64, 3, 1);
   check_shape (2, 9, 9, 32, 32, 5, 2);
   check_shape (2, 35, 35, 7, 32, 5, 2);
+}
+
+int
+main (void)
+{
+  g_unsetenv ("IODINE_CONV_GEMM");
+  /* the direct kernels, not the Winograd ones that take some of these
+   * shapes by default (test-conv-winograd) */
+  g_setenv ("IODINE_CONV_WINOGRAD", "0", TRUE);
+  iodine_rng_seed (&rng, 7);
+  iodine_blas_set_threads (1);
+  /* each copy of the kernels this CPU runs (simd.h) */
+  static const struct { const char *name; SimdLevel level; } isas[]
+      = { { "avx512", SIMD_AVX512 }, { "avx2", SIMD_AVX2 } };
+  int ran = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS (isas); i++)
+    {
+      g_setenv ("IODINE_SIMD", isas[i].name, TRUE);
+      if (conv_simd_level () != isas[i].level)
+        {
+          printf ("%s: not on this CPU\n", isas[i].name);
+          continue;
+        }
+      int before = failures;
+      check_all ();
+      printf ("%s: %d failures\n", isas[i].name, failures - before);
+      ran++;
+    }
+  g_unsetenv ("IODINE_SIMD");
+  if (!ran)
+    {
+      printf ("SKIP: neither AVX-512 nor AVX2 (the direct convolution is not used on this CPU)\n");
+      return 77;
+    }
   printf ("%d checks, worst relative difference %.3g, %d failures\n", checks, worst, failures);
   return failures ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* The Winograd convolution (conv_winograd.c) against a double-precision
- * convolution, on every shape class it takes: k 3 and 5, 16–64 channels,
+ * convolution, on every shape class it takes, with each copy of the kernels
+ * this CPU runs (AVX-512, AVX2): k 3 and 5, one to four vectors of channels,
  * images from 1×1 (one tile, mostly padding) to 64×64 and sizes that leave
  * partial tiles and overlapping blocks; the forward pass with bias, with
  * fused ELU and accumulating, the input gradient accumulating and through
@@ -14,6 +15,7 @@
 #include "layers.h"
 #include "parallel.h"
 #include "rng.h"
+#include "simd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -311,33 +313,59 @@ check_shape (int n, int h, int wd, int cin, int cout, int k)
   g_free (scale_w);
 }
 
-int
-main (void)
+/* Every shape class, on one copy of the kernels; v is its vector width (the
+ * channel counts are multiples of it, up to four vectors). */
+static void
+check_all (int v)
 {
-  ConvShape probe;
-  conv_shape_init (&probe, 1, 8, 8, 32, 32, 5, 1);
-  g_unsetenv ("IODINE_CONV_GEMM");
-  g_unsetenv ("IODINE_CONV_WINOGRAD");
-  if (!conv_winograd_available (&probe))
-    {
-      printf ("SKIP: no AVX-512 (the Winograd convolution is not used on this CPU)\n");
-      return 77;
-    }
-  iodine_rng_seed (&rng, 11);
   static const int sizes[][2] = { { 1, 1 }, { 2, 3 }, { 4, 4 }, { 5, 7 },
                                   { 9, 6 }, { 13, 11 }, { 17, 40 } };
-  static const int chans[][2] = { { 16, 16 }, { 32, 32 }, { 48, 16 }, { 16, 64 }, { 64, 48 } };
+  /* in vectors: 16/16, 32/32, 48/16, 16/64, 64/48 channels on AVX-512 */
+  static const int chans[][2] = { { 1, 1 }, { 2, 2 }, { 3, 1 }, { 1, 4 }, { 4, 3 } };
   static const int kernels[] = { 3, 5 };
   int c = 0;
   for (size_t si = 0; si < G_N_ELEMENTS (sizes); si++)
     for (size_t ci = 0; ci < G_N_ELEMENTS (chans); ci++)
       for (size_t ki = 0; ki < G_N_ELEMENTS (kernels); ki++, c++)
-        check_shape (1 + c % 3, sizes[si][0], sizes[si][1], chans[ci][0], chans[ci][1],
+        check_shape (1 + c % 3, sizes[si][0], sizes[si][1], v * chans[ci][0], v * chans[ci][1],
                      kernels[ki]);
-  /* the engine's own shapes: tetrominoes and multi-dsprites decoders, clevr */
+  /* the engine's own shapes: tetrominoes and multi-dsprites decoders, clevr
+   * (64 channels: AVX-512 only) */
   check_shape (2, 35, 35, 32, 32, 5);
   check_shape (1, 64, 64, 32, 32, 5);
-  check_shape (1, 32, 32, 64, 64, 3);
+  if (v == 16)
+    check_shape (1, 32, 32, 64, 64, 3);
+}
+
+int
+main (void)
+{
+  g_unsetenv ("IODINE_CONV_GEMM");
+  g_unsetenv ("IODINE_CONV_WINOGRAD");
+  iodine_rng_seed (&rng, 11);
+  /* each copy of the kernels this CPU runs (simd.h) */
+  static const struct { const char *name; SimdLevel level; int width; } isas[]
+      = { { "avx512", SIMD_AVX512, 16 }, { "avx2", SIMD_AVX2, 8 } };
+  int ran = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS (isas); i++)
+    {
+      g_setenv ("IODINE_SIMD", isas[i].name, TRUE);
+      if (conv_simd_level () != isas[i].level)
+        {
+          printf ("%s: not on this CPU\n", isas[i].name);
+          continue;
+        }
+      int before = failures;
+      check_all (isas[i].width);
+      printf ("%s: %d failures\n", isas[i].name, failures - before);
+      ran++;
+    }
+  g_unsetenv ("IODINE_SIMD");
+  if (!ran)
+    {
+      printf ("SKIP: neither AVX-512 nor AVX2 (the Winograd convolution is not used on this CPU)\n");
+      return 77;
+    }
   printf ("%d checks, worst error of Σ|w||x|: winograd %.3g, direct %.3g (limit %.3g); %d failures\n",
           checks, worst_wino, worst_direct, WINO_TOL, failures);
   return failures ? 1 : 0;
