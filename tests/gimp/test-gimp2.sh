@@ -22,12 +22,18 @@ cat > "$TMP/gimprc" <<RC
 RC
 
 "$BUILD/tests/gimp/make-weights" tetrominoes "$TMP/tetrominoes.safetensors" 1
-export IODINE_WEIGHTS_DIR="$TMP"
+# the shipped models, where the plug-in's default ("" as weights) is found;
+# the sample's ground truth for the checks of the default model
+mkdir -p "$TMP/shipped"
+cp "$SRC"/weights/*.safetensors "$TMP/shipped/"
+export IODINE_WEIGHTS_DIR="$TMP/shipped"
+sh "$SRC/tests/gimp/make-sample.sh" --labels "$TMP/labels.png"
+. "$SRC/tests/gimp/sample-floors.sh"
 
 echo "== $($GIMP --version)"
 status=0
 timeout -k 10 ${IODINE_GIMP_TIMEOUT:-400} "$GIMP" -i -d -f -g "$TMP/gimprc" \
-  -b "(begin (load \"$SRC/tests/gimp/test-gimp2.scm\") (iodine-test \"$SRC/tests/data/sample.png\" \"$TMP/tetrominoes.safetensors\" \"$TMP\"))" \
+  -b "(begin (load \"$SRC/tests/gimp/test-gimp2.scm\") (iodine-test \"$SRC/tests/data/sample.png\" \"$TMP/tetrominoes.safetensors\" \"$TMP\" \"$TMP/labels.png\" $SAMPLE_SLOTS $SAMPLE_MIN_LAYERS $SAMPLE_MIN_SHARE $SAMPLE_AREA_FACTOR $SAMPLE_MIN_OWN))" \
   -b '(gimp-quit 0)' > "$TMP/gimp.log" 2>&1 || status=$?
 grep -v -E "Failed to parse tag cache|^$" "$TMP/gimp.log" | tail -n 40 || true
 [ $status -eq 124 ] && { echo "FAIL: GIMP timed out"; exit 1; }
