@@ -96,14 +96,15 @@ SIMD_NAME (conv_direct_workspace_floats) (const ConvShape *s)
 #if IODINE_X86
 
 /* One block of R output pixels (one row, columns ox0 … ox0+R−1) × VW·NV
- * output channels. xp points at the padded input of the block's first pixel
+ * output channels: one group of the cout channels, whose first channel y,
+ * wr, b and act point at. xp points at the padded input of the block's first pixel
  * (row oy, column ox0 of the padded image, whose rows are Wp pixels of cin
  * channels); wr holds the weights as [ky][kx][ci][cout]. Pixels j < j0 are
  * computed but not stored (an overlapping last block of a row). */
 static SIMD_INLINE void
 block_kernel (float *restrict y, const float *restrict xp, const float *restrict wr,
               const float *restrict b, const float *restrict act, int k, int cin, int Wp, int j0,
-              int epi, const int NV, const int R)
+              int epi, int cout, const int NV, const int R)
 {
   vf acc[MAX_R][MAX_NV];
 #pragma GCC unroll 16
@@ -111,7 +112,7 @@ block_kernel (float *restrict y, const float *restrict xp, const float *restrict
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++)
       acc[j][v] = vf_zero ();
-  const int kc = k * cin, cout = VW * NV;
+  const int kc = k * cin;
   for (int ky = 0; ky < k; ky++)
     {
       const float *xr = xp + (size_t) ky * Wp * cin;
@@ -162,14 +163,14 @@ block_kernel (float *restrict y, const float *restrict xp, const float *restrict
 }
 
 typedef void (*BlockFn) (float *y, const float *xp, const float *wr, const float *b,
-                         const float *act, int k, int cin, int Wp, int j0, int epi);
+                         const float *act, int k, int cin, int Wp, int j0, int epi, int cout);
 
 #define BLOCK_FN(NV, R)                                                                         \
   static SIMD void block_##NV##_##R (float *y, const float *xp, const float *wr,             \
                                        const float *b, const float *act, int k, int cin, int Wp, \
-                                       int j0, int epi)                                          \
+                                       int j0, int epi, int cout)                                \
   {                                                                                             \
-    block_kernel (y, xp, wr, b, act, k, cin, Wp, j0, epi, NV, R);                              \
+    block_kernel (y, xp, wr, b, act, k, cin, Wp, j0, epi, cout, NV, R);                        \
   }
 #define BLOCK_FNS(NV)                                                                           \
   BLOCK_FN (NV, 1)                                                                              \
@@ -208,14 +209,15 @@ pad_image (float *xp, const float *x, int h, int w, int c, int k)
 }
 
 /* The weight gradient of one tap for CB output channels × VW·NV input
- * channels over one image: dw[c][VW·v …] += Σ_p dy[p][c] · xp[p + tap][VW·v …].
- * dw points at dw[c0][tap][0] (rows dw_stride apart), dy at the image's
- * dy[0][c0], xp at the padded image shifted by the tap. */
+ * channels (one group of the cin) over one image: dw[c][VW·v …] += Σ_p
+ * dy[p][c] · xp[p + tap][VW·v …]. dw points at dw[c0][tap][ci0] (rows
+ * dw_stride apart), dy at the image's dy[0][c0], xp at the padded image
+ * shifted by the tap, at channel ci0 (pixels of cin channels). */
 static SIMD_INLINE void
 dw_kernel (float *restrict dw, size_t dw_stride, const float *restrict dy,
-           const float *restrict xp, int ho, int wo, int cout, int Wp, const int NV, const int CB)
+           const float *restrict xp, int ho, int wo, int cout, int Wp, int cin, const int NV,
+           const int CB)
 {
-  const int cin = VW * NV;
   vf acc[MAX_R][MAX_NV];
 #pragma GCC unroll 16
   for (int c = 0; c < CB; c++)
@@ -250,13 +252,13 @@ dw_kernel (float *restrict dw, size_t dw_stride, const float *restrict dy,
 }
 
 typedef void (*DwFn) (float *dw, size_t dw_stride, const float *dy, const float *xp, int ho,
-                      int wo, int cout, int Wp);
+                      int wo, int cout, int Wp, int cin);
 
 #define DW_FN(NV, CB)                                                                           \
   static SIMD void dw_##NV##_##CB (float *dw, size_t dw_stride, const float *dy,             \
-                                     const float *xp, int ho, int wo, int cout, int Wp)          \
+                                     const float *xp, int ho, int wo, int cout, int Wp, int cin) \
   {                                                                                             \
-    dw_kernel (dw, dw_stride, dy, xp, ho, wo, cout, Wp, NV, CB);                               \
+    dw_kernel (dw, dw_stride, dy, xp, ho, wo, cout, Wp, cin, NV, CB);                          \
   }
 #define DW_FNS(NV)                                                                              \
   DW_FN (NV, 1)                                                                                 \
@@ -390,7 +392,7 @@ static int
 block_for (const Job *j)
 {
   if (j->kind == JOB_CONV)
-    return simd_choose_block (j->w_, j->cout / VW);
+    return simd_choose_block (j->w_, simd_channel_group (j->cout / VW));
   /* JOB_SMALL: fewest pixel computations, then the widest block */
   const int co = j->cout, rmax = MIN (8, (SIMD_REGS - co - 1) / co);
   int R = 1, best = INT32_MAX;
@@ -415,9 +417,14 @@ conv_row (const Job *j, int R, float *yr, const float *xr, const float *ar, int 
       int start = ox + R <= wo ? ox : wo - R;
       int j0 = ox - start;
       if (j->kind == JOB_CONV)
-        block_fns[cout / VW][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w,
-                                j->b, ar ? ar + (size_t) start * cout : NULL, j->k, cin, Wp, j0,
-                                j->epi);
+        {
+          const int group = simd_channel_group (cout / VW);
+          for (int c0 = 0; c0 < cout; c0 += VW * group)
+            block_fns[group][R](yr + (size_t) start * cout + c0, xr + (size_t) start * cin,
+                                j->w + c0, j->b ? j->b + c0 : NULL,
+                                ar ? ar + (size_t) start * cout + c0 : NULL, j->k, cin, Wp, j0,
+                                j->epi, cout);
+        }
       else
         small_fns[cout][R](yr + (size_t) start * cout, xr + (size_t) start * cin, j->w, j->b,
                            j->k, cin / VW, Wp, j0, j->epi == CONV_EPI_ACCUMULATE);
@@ -435,9 +442,10 @@ job_part (const Job *j, int part, int parts)
   memset (xp, 0, sizeof (float) * padded);
   if (j->kind == JOB_DW)
     {
-      const int kk = k * k, nv = cin / VW;
-      /* output channels in nearly equal blocks of at most simd_max_block (nv) */
-      const int nblocks = (cout + simd_max_block (nv) - 1) / simd_max_block (nv);
+      const int kk = k * k, gv = simd_channel_group (cin / VW);
+      /* input channels in groups of gv vectors, output channels in nearly
+       * equal blocks of at most simd_max_block (gv) */
+      const int nblocks = (cout + simd_max_block (gv) - 1) / simd_max_block (gv);
       const int units = kk * nblocks;
       const int u0 = (int) ((long) units * part / parts);
       const int u1 = (int) ((long) units * (part + 1) / parts);
@@ -451,8 +459,9 @@ job_part (const Job *j, int part, int parts)
               const int c0 = (int) ((long) cout * bi / nblocks);
               const int c1 = (int) ((long) cout * (bi + 1) / nblocks);
               const float *xt = xp + ((size_t) (t / k) * Wp + t % k) * cin;
-              dw_fns[nv][c1 - c0](j->y + ((size_t) c0 * kk + t) * cin, (size_t) kk * cin,
-                                  dyi + c0, xt, h, w, cout, Wp);
+              for (int ci0 = 0; ci0 < cin; ci0 += VW * gv)
+                dw_fns[gv][c1 - c0](j->y + ((size_t) c0 * kk + t) * cin + ci0, (size_t) kk * cin,
+                                    dyi + c0, xt + ci0, h, w, cout, Wp, cin);
             }
         }
       return;
@@ -550,8 +559,8 @@ SIMD_NAME (conv_direct_backward_weights) (float *dw, const float *dy, const floa
                               float *work)
 {
 #if IODINE_X86
-  const int nv = s->cin / VW;
-  const int nblocks = (s->cout + simd_max_block (nv) - 1) / simd_max_block (nv);
+  const int gv = simd_channel_group (s->cin / VW);
+  const int nblocks = (s->cout + simd_max_block (gv) - 1) / simd_max_block (gv);
   Job job = { JOB_DW, dw, x, dy, NULL, s->n, s->h, s->w, s->cin, s->cout, s->k,
               CONV_EPI_ACCUMULATE, NULL, work };
   run_job (&job, s->k * s->k * nblocks);

@@ -28,11 +28,13 @@ SIMD_NAME (conv_winograd_backward_input_available) (const ConvShape *s)
 }
 
 /* The geometry of one convolution from cin to cout channels on h × w
- * images: its tiles, and how many of them a block takes. */
+ * images: its tiles, how many of them a block takes, and the output
+ * channels (in vectors) the product kernel does at a time. */
 typedef struct
 {
   WinoGrid g;
   int R;
+  int group;
 } Plan;
 
 static Plan
@@ -40,7 +42,8 @@ plan_for (int h, int w, int cout, int k)
 {
   Plan p;
   p.g = wino_grid (h, w, k);
-  p.R = simd_choose_block (p.g.tiles_x, cout / VW);
+  p.group = simd_channel_group (cout / VW);
+  p.R = simd_choose_block (p.g.tiles_x, p.group);
   return p;
 }
 
@@ -246,12 +249,13 @@ TILE_FNS (5)
 TILE_FNS (3)
 
 /* For each of the aa transformed positions e: M[e] (R × VW·NV) = V[e]
- * (R × cin) · U[e] (cin × VW·NV), with R·NV accumulators in registers. */
+ * (R × cin) · U[e] (cin × VW·NV), with R·NV accumulators in registers, for
+ * one group of VW·NV output channels: Mb and U point at the group's first
+ * channel, their rows are cout floats. */
 static SIMD_INLINE void
 products_kernel (float *restrict Mb, const float *restrict V, const float *restrict U, int cin,
-                 int aa, const int NV, const int R)
+                 int aa, int cout, const int NV, const int R)
 {
-  const int cout = VW * NV;
   for (int e = 0; e < aa; e++)
     {
       const float *v = V + (size_t) e * R * cin, *u = U + (size_t) e * cin * cout;
@@ -285,13 +289,14 @@ products_kernel (float *restrict Mb, const float *restrict V, const float *restr
     }
 }
 
-typedef void (*ProductsFn) (float *Mb, const float *V, const float *U, int cin, int aa);
+typedef void (*ProductsFn) (float *Mb, const float *V, const float *U, int cin, int aa,
+                            int cout);
 
 #define PRODUCTS_FN(NV, R)                                                                      \
   static SIMD void products_##NV##_##R (float *Mb, const float *V, const float *U, int cin,  \
-                                          int aa)                                               \
+                                          int aa, int cout)                                     \
   {                                                                                             \
-    products_kernel (Mb, V, U, cin, aa, NV, R);                                                 \
+    products_kernel (Mb, V, U, cin, aa, cout, NV, R);                                           \
   }
 #define PRODUCTS_FNS(NV)                                                                        \
   PRODUCTS_FN (NV, 1)                                                                           \
@@ -341,7 +346,8 @@ job_part (const Job *jb, int part, int parts)
   const int cin = jb->cin, cout = jb->cout, h = jb->h, w = jb->w, aa = g->a * g->a, R = p->R;
   float *xp = jb->scratch + (size_t) part * part_floats (p, cin, cout);
   float *V = xp + (size_t) g->hp * g->wp * cin, *Mb = V + (size_t) aa * MAX_R * cin;
-  const ProductsFn products = products_fns[cout / VW][R];
+  const int group = p->group;
+  const ProductsFn products = products_fns[group][R];
   /* the border stays zero: every image writes the same interior */
   memset (xp, 0, sizeof (float) * g->hp * g->wp * cin);
   const int i0 = (int) ((long) jb->n * part / parts), i1 = (int) ((long) jb->n * (part + 1) / parts);
@@ -356,7 +362,8 @@ job_part (const Job *jb, int part, int parts)
             const int start = tx + R <= g->tiles_x ? tx : g->tiles_x - R;
             jb->input (V, xp + ((size_t) ty * WINO_M * g->wp + (size_t) start * WINO_M) * cin,
                        g->wp, cin, R);
-            products (Mb, V, jb->u, cin, aa);
+            for (int c0 = 0; c0 < cout; c0 += VW * group)
+              products (Mb + c0, V, jb->u + c0, cin, aa, cout);
             jb->output (&o, Mb, ty, start, R, tx - start);
             if (tx + R >= g->tiles_x)
               break;

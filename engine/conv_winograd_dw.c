@@ -96,7 +96,9 @@ ROW_FNS (3, 6)
 typedef void (*RowFn) (float *T, const float *src, int w, int c, int n, int stride);
 
 /* S[co0 … co0+CB−1][0 … VW·NV) += Σ_j D[j][co] · V[j][ci] over n tiles, for
- * one transformed position: CB·NV accumulators, loaded and stored once. */
+ * one transformed position and one group of VW·NV input channels (S and V
+ * point at its first channel; their rows are cin floats): CB·NV
+ * accumulators, loaded and stored once. */
 static SIMD_INLINE void
 accumulate_kernel (float *restrict S, const float *restrict D, const float *restrict V, int n,
                    int cin, int cout, const int NV, const int CB)
@@ -186,7 +188,10 @@ dw_part (const DwJob *jb, int part)
   float *V = dyp + (size_t) hq * wq * cout, *D = V + (size_t) aa * p->chunk_tiles * cin;
   const RowFn input_row = s->k == 5 ? input_row_5 : input_row_3;
   const RowFn gradient_row = s->k == 5 ? gradient_row_5 : gradient_row_3;
-  const int nblocks = (cout + simd_max_block (nv) - 1) / simd_max_block (nv);
+  /* input channels in groups of gv vectors, output channels in nearly
+   * equal blocks of at most simd_max_block (gv) */
+  const int gv = simd_channel_group (nv);
+  const int nblocks = (cout + simd_max_block (gv) - 1) / simd_max_block (gv);
   memset (S, 0, sizeof (float) * aa * cout * cin);
   /* borders stay zero: every image writes the same interior */
   memset (xp, 0, sizeof (float) * g->hp * g->wp * cin);
@@ -214,13 +219,14 @@ dw_part (const DwJob *jb, int part)
             }
           for (int e = 0; e < aa; e++)
             for (int bi = 0; bi < nblocks; bi++)
-              {
-                const int c0 = (int) ((long) cout * bi / nblocks);
-                const int c1 = (int) ((long) cout * (bi + 1) / nblocks);
-                acc_fns[nv][c1 - c0](S + ((size_t) e * cout + c0) * cin,
-                                     D + (size_t) e * p->chunk_tiles * cout + c0,
-                                     V + (size_t) e * p->chunk_tiles * cin, n, cin, cout);
-              }
+              for (int ci0 = 0; ci0 < cin; ci0 += VW * gv)
+                {
+                  const int c0 = (int) ((long) cout * bi / nblocks);
+                  const int c1 = (int) ((long) cout * (bi + 1) / nblocks);
+                  acc_fns[gv][c1 - c0](S + ((size_t) e * cout + c0) * cin + ci0,
+                                       D + (size_t) e * p->chunk_tiles * cout + c0,
+                                       V + (size_t) e * p->chunk_tiles * cin + ci0, n, cin, cout);
+                }
         }
     }
 }
