@@ -187,8 +187,10 @@ typedef void (*BlockFn) (float *y, const float *xp, const float *wr, const float
   BLOCK_FN (NV, 12)
 BLOCK_FNS (1)
 BLOCK_FNS (2)
+#if SIMD_MAX_GROUP > 2
 BLOCK_FNS (3)
 BLOCK_FNS (4)
+#endif
 #define BLOCK_ROW(NV)                                                                           \
   {                                                                                             \
     NULL, block_##NV##_1, block_##NV##_2, block_##NV##_3, block_##NV##_4, block_##NV##_5,       \
@@ -196,7 +198,10 @@ BLOCK_FNS (4)
         block_##NV##_11, block_##NV##_12                                                        \
   }
 static const BlockFn block_fns[MAX_NV + 1][MAX_R + 1] = {
-  { NULL }, BLOCK_ROW (1), BLOCK_ROW (2), BLOCK_ROW (3), BLOCK_ROW (4),
+  { NULL }, BLOCK_ROW (1), BLOCK_ROW (2),
+#if SIMD_MAX_GROUP > 2
+  BLOCK_ROW (3), BLOCK_ROW (4),
+#endif
 };
 
 /* Copies image x (h × w × c) into the interior of the zero-bordered buffer xp. */
@@ -275,15 +280,20 @@ typedef void (*DwFn) (float *dw, size_t dw_stride, const float *dy, const float 
   DW_FN (NV, 12)
 DW_FNS (1)
 DW_FNS (2)
+#if SIMD_MAX_GROUP > 2
 DW_FNS (3)
 DW_FNS (4)
+#endif
 #define DW_ROW(NV)                                                                              \
   {                                                                                             \
     NULL, dw_##NV##_1, dw_##NV##_2, dw_##NV##_3, dw_##NV##_4, dw_##NV##_5, dw_##NV##_6,         \
         dw_##NV##_7, dw_##NV##_8, dw_##NV##_9, dw_##NV##_10, dw_##NV##_11, dw_##NV##_12         \
   }
 static const DwFn dw_fns[MAX_NV + 1][MAX_R + 1] = {
-  { NULL }, DW_ROW (1), DW_ROW (2), DW_ROW (3), DW_ROW (4),
+  { NULL }, DW_ROW (1), DW_ROW (2),
+#if SIMD_MAX_GROUP > 2
+  DW_ROW (3), DW_ROW (4),
+#endif
 };
 
 /* One block of R output pixels × CO (≤ 4) output channels, vectorised over

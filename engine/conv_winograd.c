@@ -313,8 +313,10 @@ typedef void (*ProductsFn) (float *Mb, const float *V, const float *U, int cin, 
   PRODUCTS_FN (NV, 12)
 PRODUCTS_FNS (1)
 PRODUCTS_FNS (2)
+#if SIMD_MAX_GROUP > 2
 PRODUCTS_FNS (3)
 PRODUCTS_FNS (4)
+#endif
 #define PRODUCTS_ROW(NV)                                                                        \
   {                                                                                             \
     NULL, products_##NV##_1, products_##NV##_2, products_##NV##_3, products_##NV##_4,           \
@@ -322,7 +324,10 @@ PRODUCTS_FNS (4)
         products_##NV##_9, products_##NV##_10, products_##NV##_11, products_##NV##_12           \
   }
 static const ProductsFn products_fns[MAX_NV + 1][MAX_R + 1] = {
-  { NULL }, PRODUCTS_ROW (1), PRODUCTS_ROW (2), PRODUCTS_ROW (3), PRODUCTS_ROW (4),
+  { NULL }, PRODUCTS_ROW (1), PRODUCTS_ROW (2),
+#if SIMD_MAX_GROUP > 2
+  PRODUCTS_ROW (3), PRODUCTS_ROW (4),
+#endif
 };
 
 /* One call: n images of h × w × cin through the transformed weights u into

@@ -154,15 +154,20 @@ typedef void (*AccFn) (float *S, const float *D, const float *V, int n, int cin,
   ACC_FN (NV, 12)
 ACC_FNS (1)
 ACC_FNS (2)
+#if SIMD_MAX_GROUP > 2
 ACC_FNS (3)
 ACC_FNS (4)
+#endif
 #define ACC_ROW(NV)                                                                             \
   {                                                                                             \
     NULL, acc_##NV##_1, acc_##NV##_2, acc_##NV##_3, acc_##NV##_4, acc_##NV##_5, acc_##NV##_6,   \
         acc_##NV##_7, acc_##NV##_8, acc_##NV##_9, acc_##NV##_10, acc_##NV##_11, acc_##NV##_12   \
   }
 static const AccFn acc_fns[MAX_NV + 1][MAX_CB + 1] = {
-  { NULL }, ACC_ROW (1), ACC_ROW (2), ACC_ROW (3), ACC_ROW (4),
+  { NULL }, ACC_ROW (1), ACC_ROW (2),
+#if SIMD_MAX_GROUP > 2
+  ACC_ROW (3), ACC_ROW (4),
+#endif
 };
 
 typedef struct

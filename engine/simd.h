@@ -25,11 +25,14 @@ SimdLevel conv_simd_level (void);
 #define SIMD_THIS_LEVEL SIMD_AVX2
 #define VW 8
 #define SIMD_REGS 16
+/* the most channel vectors a register block takes (simd_channel_group) */
+#define SIMD_MAX_GROUP 2
 #else
 #define SIMD_SUFFIX avx512
 #define SIMD_THIS_LEVEL SIMD_AVX512
 #define VW 16
 #define SIMD_REGS 32
+#define SIMD_MAX_GROUP 4
 #endif
 /* name_avx512 or name_avx2: this copy's version of an entry point */
 #define SIMD_NAME(name) SIMD_PASTE (name, SIMD_SUFFIX)
@@ -184,11 +187,12 @@ simd_max_block (int nv)
  * else the largest divisor of nv that allows it. On AVX2, 32 channels are
  * done as two halves in blocks of 6 instead of one in blocks of 2: the
  * weights are loaded a third as often (measured on the Tetrominoes decoder,
- * Zen 3: the Winograd forward pass 20 % faster, the backward 10 %). */
+ * Zen 3: the Winograd forward pass 20 % faster, the backward 10 %). The
+ * kernels are compiled for groups up to SIMD_MAX_GROUP only. */
 static inline int
 simd_channel_group (int nv)
 {
-  for (int g = nv; g > 1; g--)
+  for (int g = nv < SIMD_MAX_GROUP ? nv : SIMD_MAX_GROUP; g > 1; g--)
     if (nv % g == 0 && simd_max_block (g) >= 6)
       return g;
   return 1;
