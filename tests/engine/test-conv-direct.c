@@ -16,7 +16,7 @@
 #include "iodine.h"
 #include "layers.h"
 #include "rng.h"
-#include "simd.h"
+#include "simd-levels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -204,8 +204,9 @@ check_shape (int n, int h, int w, int cin, int cout, int k, int stride)
 
 /* Every shape class, on one copy of the kernels. */
 static void
-check_all (void)
+check_all (int width)
 {
+  (void) width;
   ConvShape probe;
   conv_shape_init (&probe, 1, 8, 8, 32, 32, 5, 1);
   if (!conv_direct_available (&probe) || !conv_direct_backward_input_available (&probe)
@@ -244,24 +245,7 @@ main (void)
   g_setenv ("IODINE_CONV_WINOGRAD", "0", TRUE);
   iodine_rng_seed (&rng, 7);
   iodine_blas_set_threads (1);
-  /* each copy of the kernels this CPU runs (simd.h) */
-  static const struct { const char *name; SimdLevel level; } isas[]
-      = { { "avx512", SIMD_AVX512 }, { "avx2", SIMD_AVX2 } };
-  int ran = 0;
-  for (size_t i = 0; i < G_N_ELEMENTS (isas); i++)
-    {
-      g_setenv ("IODINE_SIMD", isas[i].name, TRUE);
-      if (conv_simd_level () != isas[i].level)
-        {
-          printf ("%s: not on this CPU\n", isas[i].name);
-          continue;
-        }
-      int before = failures;
-      check_all ();
-      printf ("%s: %d failures\n", isas[i].name, failures - before);
-      ran++;
-    }
-  g_unsetenv ("IODINE_SIMD");
+  const int ran = for_each_simd_level (check_all, &failures);
   if (!ran)
     {
       printf ("SKIP: neither AVX-512 nor AVX2 (the direct convolution is not used on this CPU)\n");

@@ -15,7 +15,7 @@
 #include "layers.h"
 #include "parallel.h"
 #include "rng.h"
-#include "simd.h"
+#include "simd-levels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -343,24 +343,7 @@ main (void)
   g_unsetenv ("IODINE_CONV_GEMM");
   g_unsetenv ("IODINE_CONV_WINOGRAD");
   iodine_rng_seed (&rng, 11);
-  /* each copy of the kernels this CPU runs (simd.h) */
-  static const struct { const char *name; SimdLevel level; int width; } isas[]
-      = { { "avx512", SIMD_AVX512, 16 }, { "avx2", SIMD_AVX2, 8 } };
-  int ran = 0;
-  for (size_t i = 0; i < G_N_ELEMENTS (isas); i++)
-    {
-      g_setenv ("IODINE_SIMD", isas[i].name, TRUE);
-      if (conv_simd_level () != isas[i].level)
-        {
-          printf ("%s: not on this CPU\n", isas[i].name);
-          continue;
-        }
-      int before = failures;
-      check_all (isas[i].width);
-      printf ("%s: %d failures\n", isas[i].name, failures - before);
-      ran++;
-    }
-  g_unsetenv ("IODINE_SIMD");
+  const int ran = for_each_simd_level (check_all, &failures);
   if (!ran)
     {
       printf ("SKIP: neither AVX-512 nor AVX2 (the Winograd convolution is not used on this CPU)\n");
