@@ -33,7 +33,7 @@ sh "$SRC/tests/gimp/make-sample.sh" --labels "$TMP/labels.png"
 echo "== $($GIMP --version)"
 status=0
 timeout -k 10 ${IODINE_GIMP_TIMEOUT:-400} "$GIMP" -i -d -f -g "$TMP/gimprc" \
-  -b "(begin (load \"$SRC/tests/gimp/test-gimp2.scm\") (load \"$SRC/tests/gimp/sample-check.scm\") (iodine-test \"$SRC/tests/data/sample.png\" \"$TMP/tetrominoes.safetensors\" \"$TMP\" \"$TMP/labels.png\" $SAMPLE_SLOTS $SAMPLE_MIN_LAYERS $SAMPLE_MIN_SHARE $SAMPLE_AREA_FACTOR $SAMPLE_MIN_OWN))" \
+  -b "(begin (load \"$SRC/tests/gimp/test-gimp2.scm\") (load \"$SRC/tests/gimp/sample-check.scm\") (iodine-test \"$SRC/tests/data/sample.png\" \"$TMP/tetrominoes.safetensors\" \"$TMP\" \"$TMP/labels.png\" $SAMPLE_SLOTS $SAMPLE_MIN_LAYERS $SAMPLE_MIN_SHARE $SAMPLE_AREA_FACTOR $SAMPLE_MIN_DISTINCT $SAMPLE_MIN_OWN))" \
   -b '(gimp-quit 0)' > "$TMP/gimp.log" 2>&1 || status=$?
 grep -v -E "Failed to parse tag cache|^$" "$TMP/gimp.log" | tail -n 40 || true
 [ $status -eq 124 ] && { echo "FAIL: GIMP timed out"; exit 1; }

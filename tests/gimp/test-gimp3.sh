@@ -132,7 +132,7 @@ status=0
 in_chroot GIMP3_DIRECTORY=/tmp/iodine-gimp3/gimp3 IODINE_WEIGHTS_DIR=/tmp/iodine-gimp3/shipped \
   timeout -k 10 ${IODINE_GIMP_TIMEOUT:-400} gimp-console-3.0 -i -d -f --quit \
   -g /tmp/iodine-gimp3/gimprc --batch-interpreter plug-in-script-fu-eval \
-  -b "(begin (load \"/src/tests/gimp/test-gimp3.scm\") (load \"/src/tests/gimp/sample-check.scm\") (iodine-test \"/src/tests/data/sample.png\" \"/tmp/iodine-gimp3/tetrominoes.safetensors\" \"/tmp/iodine-gimp3\" \"/tmp/iodine-gimp3/labels.png\" $SAMPLE_SLOTS $SAMPLE_MIN_LAYERS $SAMPLE_MIN_SHARE $SAMPLE_AREA_FACTOR $SAMPLE_MIN_OWN))" \
+  -b "(begin (load \"/src/tests/gimp/test-gimp3.scm\") (load \"/src/tests/gimp/sample-check.scm\") (iodine-test \"/src/tests/data/sample.png\" \"/tmp/iodine-gimp3/tetrominoes.safetensors\" \"/tmp/iodine-gimp3\" \"/tmp/iodine-gimp3/labels.png\" $SAMPLE_SLOTS $SAMPLE_MIN_LAYERS $SAMPLE_MIN_SHARE $SAMPLE_AREA_FACTOR $SAMPLE_MIN_DISTINCT $SAMPLE_MIN_OWN))" \
   > "$CHROOT/tmp/iodine-gimp3/gimp.log" 2>&1 || status=$?
 grep -v -E "resource name is invalid|^$|Skipping unknown file|cannot open display|unexpected EOF|deprecated|named arguments|Broken pipe" \
   "$CHROOT/tmp/iodine-gimp3/gimp.log" | tail -n 30 || true
