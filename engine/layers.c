@@ -27,11 +27,14 @@ sigmoidf (float x)
 /* exp(x) − 1 for x ≤ 0, vectorisable (no libm call): exp by range
  * reduction x = k·ln2 + r and a degree-6 polynomial for e^r − 1 on
  * |r| ≤ ln2/2; relative error below 3e-7 for x > −0.5, absolute below
- * 1e-7 elsewhere, and exactly −1 below −87 (where e^x underflows). */
+ * 1e-7 elsewhere, and exactly −1 below −87 (where e^x underflows). A
+ * positive x (the ELU computes both sides of its select) counts as 0, as
+ * in simd.h's elu_vec: else 2^k would overflow the exponent bits. */
 static inline float
 expm1_neg (float x)
 {
   x = x < -87.0f ? -87.0f : x;
+  x = x > 0.0f ? 0.0f : x;
   /* round to nearest by the 1.5·2^23 trick (roundf would be a libm call) */
   float kf = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
   float r = x - kf * 0.693145752f - kf * 1.42860677e-6f;

@@ -1,5 +1,5 @@
 /* iodine-bench-conv: GFLOP/s of the convolution paths (im2col + sgemm, the
- * direct AVX-512 kernels of conv_direct.c, and the Winograd kernels of
+ * direct kernels of conv_direct.c (AVX-512 or AVX2), and the Winograd kernels of
  * conv_winograd.c where they run) on the engine's stride-1 shapes, measured
  * alternately in one process (best of several rounds), so their ratios
  * hold on a busy machine. GFLOP/s count the direct convolution's
