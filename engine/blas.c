@@ -3,6 +3,7 @@
 
 #include "conv_direct.h"
 #include "parallel.h"
+#include "simd.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -21,9 +22,7 @@ iodine_blas_prefer_fast_kernels (char **argv)
   if (getenv ("OPENBLAS_CORETYPE") || getenv ("IODINE_NO_REEXEC"))
     return;
 #if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init ();
-  if (!(__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
-        && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl")))
+  if (conv_simd_cpu_level () != SIMD_AVX512)
     return;
   setenv ("OPENBLAS_CORETYPE", "SkylakeX", 1);
   setenv ("IODINE_NO_REEXEC", "1", 1);

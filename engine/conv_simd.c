@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-static SimdLevel
-cpu_level (void)
+SimdLevel
+conv_simd_cpu_level (void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
   static int level = -1;
@@ -37,7 +37,7 @@ conv_simd_level (void)
   /* read on every call: the tests switch between the copies */
   if (g_getenv ("IODINE_CONV_GEMM"))
     return SIMD_NONE;
-  SimdLevel level = cpu_level ();
+  SimdLevel level = conv_simd_cpu_level ();
   const char *want = g_getenv ("IODINE_SIMD");
   if (want && strcmp (want, "avx2") == 0)
     return MIN (level, SIMD_AVX2);

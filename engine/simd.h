@@ -16,6 +16,8 @@
 /* The instruction sets, best last; conv_simd_level() is the one in use. */
 typedef enum { SIMD_NONE, SIMD_AVX2, SIMD_AVX512 } SimdLevel;
 SimdLevel conv_simd_level (void);
+/* The best one this CPU has, whatever IODINE_SIMD and IODINE_CONV_GEMM say. */
+SimdLevel conv_simd_cpu_level (void);
 
 #define SIMD_PASTE_(a, b) a##_##b
 #define SIMD_PASTE(a, b) SIMD_PASTE_ (a, b)
