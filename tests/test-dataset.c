@@ -9,6 +9,7 @@
 #include "image_io.h"
 #include "iodine.h"
 #include "sheet.h"
+#include "tensorfile.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
@@ -601,6 +602,64 @@ dump (const char *dir)
   return 0;
 }
 
+/* The Python port the GPU trainer draws from (tests/reference/datasets_ref.py)
+ * against these generators: every sample of its golden file,
+ * tests/data/golden/datasets.safetensors (entries DATASET.seedS.indexI.HxW,
+ * 0x0 the native size), bit for bit, images and labels. A change to a
+ * generator fails here until the port follows it and the file is written
+ * again. */
+static void
+test_python_port (void)
+{
+  const char *src = g_getenv ("IODINE_SOURCE_DIR");
+  char *path = g_build_filename (src ? src : ".", "tests", "data", "golden",
+                                 "datasets.safetensors", NULL);
+  GError *error = NULL;
+  IodineTensorFile *f = iodine_tensor_file_read (path, &error);
+  g_assert_no_error (error);
+  int checked = 0;
+  for (guint t = 0; t < f->tensors->len; t++)
+    {
+      const IodineTensor *img = g_ptr_array_index (f->tensors, t);
+      if (!g_str_has_suffix (img->name, ".image"))
+        continue;
+      char name[64];
+      guint64 seed, index;
+      int h, w;
+      g_assert_cmpint (sscanf (img->name, "%63[^.].seed%" G_GUINT64_FORMAT ".index%" G_GUINT64_FORMAT
+                               ".%dx%d.image", name, &seed, &index, &h, &w), ==, 5);
+      char *lname = g_strndup (img->name, strlen (img->name) - strlen (".image"));
+      char *lfull = g_strconcat (lname, ".labels", NULL);
+      const IodineTensor *lab = iodine_tensor_file_get (f, lfull);
+      g_assert_nonnull (lab);
+      IodineDataset *ds = open_ok (name, h, w, seed);
+      int H = iodine_dataset_height (ds), W = iodine_dataset_width (ds);
+      g_assert_cmpint (img->ndim, ==, 3);
+      g_assert_cmpint (img->shape[0], ==, H);
+      g_assert_cmpint (img->shape[1], ==, W);
+      g_assert_cmpint (lab->numel, ==, (size_t) H * W);
+      float *image = g_new (float, (size_t) H * W * 3);
+      uint8_t *labels = g_new (uint8_t, (size_t) H * W);
+      get_ok (ds, index, image, labels);
+      int bad = 0;
+      for (size_t i = 0; i < (size_t) H * W * 3; i++)
+        bad += image[i] != img->data[i];
+      for (size_t i = 0; i < (size_t) H * W; i++)
+        bad += labels[i] != (uint8_t) lab->data[i];
+      if (bad)
+        g_error ("%s: %d values differ from the Python port", lname, bad);
+      checked++;
+      g_free (image);
+      g_free (labels);
+      g_free (lname);
+      g_free (lfull);
+      iodine_dataset_free (ds);
+    }
+  g_assert_cmpint (checked, >=, 13);
+  iodine_tensor_file_free (f);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -616,5 +675,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/scenes", test_scenes);
   g_test_add_func ("/dataset/resized", test_resized);
   g_test_add_func ("/dataset/images", test_images);
+  g_test_add_func ("/dataset/python-port", test_python_port);
   return g_test_run ();
 }

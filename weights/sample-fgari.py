@@ -3,7 +3,7 @@
 its ground truth (tests/gimp/make-sample.sh --labels): how well the weights
 split the picture the plug-in's tests and README use into its four shapes.
 
-    weights/sample-fgari.py WEIGHTS [--slots K] [--build DIR]
+    weights/sample-fgari.py WEIGHTS [--slots K] [--iterations T] [--seed N] [--build DIR]
 
 Runs `iodine decompose --deterministic` (the picture resized to the weights'
 training size), takes each pixel's most probable slot and compares it with
@@ -76,14 +76,19 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("weights")
     p.add_argument("--slots", type=int)
+    p.add_argument("--iterations", type=int, help="refinement iterations (default: the weights')")
+    p.add_argument("--seed", type=int, help="posterior samples' seed (default: --deterministic)")
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as work:
         out = os.path.join(work, "d.safetensors")
         cmd = [os.path.join(a.build, "engine/iodine"), "decompose", "--weights", a.weights,
-               "--deterministic", "--output", out, os.path.join(ROOT, "tests/data/sample.png")]
+               "--output", out, os.path.join(ROOT, "tests/data/sample.png")]
         if a.slots:
             cmd += ["--slots", str(a.slots)]
+        if a.iterations:
+            cmd += ["--iterations", str(a.iterations)]
+        cmd += ["--seed", str(a.seed)] if a.seed is not None else ["--deterministic"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         k, h, w, m = read_masks(out)
         labels = labels_at(h, w, work)

@@ -4,12 +4,11 @@
     /usr/bin/python3 tests/reference/train_ref.py --config tetrominoes --steps 1000 \\
         --out runs/tetro.safetensors [--data images.npy] [--device cuda] [--resume]
 
-Data: --data FILE.npy ([N, H, W, 3], uint8 0..255 or float 0..1), or, without
-it, a built-in Tetrominoes generator that draws what engine/dataset_tetrominoes.c
-draws (35×35, three of the 19 fixed tetrominoes on a 7×7 grid of 5×5 blocks,
-each block shaded with the same bevel pattern times one of 6 saturated
-colours, on black), so that a GPU segment of a run trains on the project's
-own data distribution.
+Data: one of the engine's datasets, drawn by datasets_ref.py as
+engine/dataset*.c draws it (bit for bit; tests/test-dataset.c checks), at
+the model's training size, by --workers processes ahead of the GPU; or
+--data FILE.npy ([N, H, W, 3], uint8 0..255 or float 0..1). A resumed C
+run goes on with its own dataset, seed and learning-rate schedule.
 
 A checkpoint of the C trainer (iodine-train --checkpoint) resumes here and
 back: its train.* metadata is carried through, with train.step updated, so
@@ -36,6 +35,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import datasets_ref as ds  # noqa: E402
 import iodine_ref as ir  # noqa: E402
 
 DEFAULT_BATCH = {"tetrominoes": 32, "multi-dsprites": 16, "clevr": 32}
@@ -43,71 +43,38 @@ DEFAULT_BATCH = {"tetrominoes": 32, "multi-dsprites": 16, "clevr": 32}
 
 # ------------------------------------------------------------ data
 
-def _fixed_tetrominoes():
-    """The 19 fixed tetrominoes (rotations of the 7 free ones), as cell sets."""
-    free = [[(0, 0), (0, 1), (0, 2), (0, 3)], [(0, 0), (0, 1), (1, 0), (1, 1)],
-            [(0, 0), (0, 1), (0, 2), (1, 1)], [(0, 1), (0, 2), (1, 0), (1, 1)],
-            [(0, 0), (0, 1), (1, 1), (1, 2)], [(0, 0), (1, 0), (2, 0), (2, 1)],
-            [(0, 1), (1, 1), (2, 1), (2, 0)]]
-    shapes = set()
-    for cells in free:
-        for _ in range(4):
-            cells = [(c, -r) for r, c in cells]
-            r0 = min(r for r, _ in cells)
-            c0 = min(c for _, c in cells)
-            shapes.add(tuple(sorted((r - r0, c - c0) for r, c in cells)))
-    return sorted(shapes)
+class GeneratedData:
+    """Batches of one of the engine's datasets (datasets_ref.py draws each
+    sample as iodine_dataset_get does), made ahead by worker processes.
+    Batch j of a segment that starts at step `start` holds the samples
+    FIRST_INDEX + (start + j)·B …: disjoint from the C trainer's, which are
+    step·batch < 2^40, and from other segments' of the same batch size."""
 
+    FIRST_INDEX = 1 << 40
 
-# engine/dataset_tetrominoes.c: the 19 orientations in its order, its
-# shading and colours
-SHAPES = [
-    [(0, 0), (0, 1), (0, 2), (0, 3)], [(0, 0), (1, 0), (2, 0), (3, 0)],
-    [(0, 0), (0, 1), (1, 0), (1, 1)],
-    [(0, 0), (0, 1), (0, 2), (1, 1)], [(0, 1), (1, 0), (1, 1), (2, 1)],
-    [(0, 1), (1, 0), (1, 1), (1, 2)], [(0, 0), (1, 0), (1, 1), (2, 0)],
-    [(0, 1), (0, 2), (1, 0), (1, 1)], [(0, 0), (1, 0), (1, 1), (2, 1)],
-    [(0, 0), (0, 1), (1, 1), (1, 2)], [(0, 1), (1, 0), (1, 1), (2, 0)],
-    [(0, 0), (1, 0), (1, 1), (1, 2)], [(0, 0), (0, 1), (1, 0), (2, 0)],
-    [(0, 0), (0, 1), (0, 2), (1, 2)], [(0, 1), (1, 1), (2, 0), (2, 1)],
-    [(0, 2), (1, 0), (1, 1), (1, 2)], [(0, 0), (1, 0), (2, 0), (2, 1)],
-    [(0, 0), (0, 1), (0, 2), (1, 0)], [(0, 0), (0, 1), (1, 1), (2, 1)],
-]
-assert sorted(tuple(sorted(c)) for c in SHAPES) == _fixed_tetrominoes()
-SHADING = np.array([[191, 255, 255, 255, 223], [127, 159, 159, 159, 191],
-                    [127, 159, 159, 159, 191], [127, 159, 159, 159, 191],
-                    [95, 63, 63, 63, 127]], np.float32) / np.float32(255.0)
-COLOURS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], np.float32)
-GRID, BLOCK = 7, 5
+    def __init__(self, name, seed, start, batch, height, width, workers):
+        import multiprocessing as mp
+        self.args = (name, seed, height, width, batch)
+        self.next = start
+        self.pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
+        self.pending = []
+        self.depth = 2 * workers if self.pool else 0
 
+    def _job(self, j):
+        name, seed, h, w, b = self.args
+        return (name, seed, self.FIRST_INDEX + j * b, b, h, w)
 
-def tetrominoes_batch(rng: np.random.Generator, n: int, objects: int = 3) -> np.ndarray:
-    """[n, 35, 35, 3] float32, as engine/dataset_tetrominoes.c draws them: each
-    piece a random orientation and colour at a random grid position, drawn
-    again while it overlaps one placed before."""
-    out = np.zeros((n, GRID * BLOCK, GRID * BLOCK, 3), np.float32)
-    tile = np.tile(SHADING, (GRID, GRID))
-    for i in range(n):
-        grid = np.zeros((GRID, GRID), np.int32)
-        colour = {}
-        for p in range(1, objects + 1):
-            while True:
-                cells = SHAPES[rng.integers(len(SHAPES))]
-                c = int(rng.integers(len(COLOURS)))
-                h = max(r for r, _ in cells) + 1
-                w = max(q for _, q in cells) + 1
-                r0 = int(rng.integers(0, GRID - h + 1))
-                c0 = int(rng.integers(0, GRID - w + 1))
-                if all(grid[r0 + r, c0 + q] == 0 for r, q in cells):
-                    for r, q in cells:
-                        grid[r0 + r, c0 + q] = p
-                    colour[p] = c
-                    break
-        labels = np.kron(grid, np.ones((BLOCK, BLOCK), np.int32))
-        for p, c in colour.items():
-            m = labels == p
-            out[i][m] = tile[m][:, None] * COLOURS[c]
-    return out
+    def batch(self, rng, n):
+        assert n == self.args[4]
+        if self.pool is None:
+            x = ds.batch(*self._job(self.next))
+            self.next += 1
+            return x
+        while len(self.pending) < self.depth + 1:
+            self.pending.append(self.pool.apply_async(ds.batch, self._job(self.next + len(self.pending))))
+        x = self.pending.pop(0).get()
+        self.next += 1
+        return x
 
 
 class NpyData:
@@ -156,10 +123,15 @@ def load_checkpoint(path, device):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="tetrominoes")
-    ap.add_argument("--data", help="images .npy [N, H, W, 3]; default: built-in Tetrominoes generator")
+    ap.add_argument("--data", help="images .npy [N, H, W, 3] instead of a generated dataset")
+    ap.add_argument("--dataset", help="tetrominoes, multi-dsprites, multi-dsprites-binarized or scenes "
+                    "(default: a resumed C run's, else the config's), at the model's training size")
+    ap.add_argument("--workers", type=int, default=max(1, min(15, (os.cpu_count() or 2) - 1)),
+                    help="processes that generate batches ahead (default: the cores but one, at most 15)")
     ap.add_argument("--steps", type=int, default=100, help="total steps (a resumed run stops here too)")
     ap.add_argument("--batch", type=int, default=0)
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--lr", type=float, help="constant learning rate (default: a resumed C run's "
+                    "schedule, train.lr with its warm-up and half-life at the run's step; else 3e-4)")
     ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
@@ -188,7 +160,20 @@ def main():
         torch.manual_seed(args.seed)
         model = ir.reference_init_(ir.Iodine(cfg), seed=args.seed).to(dev)
         tensors = {}
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.95, 0.999), eps=1e-8)
+    def learning_rate(step):
+        """engine/train.c's learning_rate() of a resumed C run, else --lr."""
+        if args.lr is not None or "train.lr" not in carried:
+            return args.lr if args.lr is not None else 3e-4
+        lr = float(carried["train.lr"])
+        warmup = int(carried.get("train.warmup_steps", "0"))
+        half_life = float(carried.get("train.decay_half_life", "0"))
+        if warmup > 0 and step < warmup:
+            lr *= step / warmup
+        if half_life > 0:
+            lr *= 0.5 ** (step / half_life)
+        return lr
+
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate(start), betas=(0.95, 0.999), eps=1e-8)
     if "adam.m.init.lambda" in tensors:
         # the C trainer's Adam step is its train.step (it does not update adam_step)
         adam_step = int(md.get("train.step", md.get("adam_step", start)))
@@ -199,14 +184,21 @@ def main():
 
     K, T, M = cfg.slots, cfg.iterations, cfg.latent
     B = args.batch or DEFAULT_BATCH.get(args.config, 16)
-    data = NpyData(args.data) if args.data else None
-    if data is None and (cfg.height, cfg.width) != (35, 35):
-        sys.exit("the built-in generator makes 35×35 Tetrominoes; give --data for this configuration")
+    # a C run's data: its dataset and seed, so that the samples are of its stream
+    data_seed = int(carried.get("train.seed", args.seed))
+    dataset = args.dataset or carried.get("train.dataset") or carried.get("dataset") or args.config
+    if args.data:
+        data = NpyData(args.data)
+        dataset = args.data
+    elif dataset in ds.NATIVE:
+        data = GeneratedData(dataset, data_seed, start, B, cfg.height, cfg.width, args.workers)
+    else:
+        sys.exit(f"dataset {dataset}: not generated here ({', '.join(ds.NATIVE)}); give --data")
     # a different stream per resumed segment, reproducible from (seed, start)
     rng = np.random.default_rng([args.seed, start])
     gen = torch.Generator(device=dev).manual_seed(args.seed * 1_000_003 + start)
-    provenance = {"dataset": args.data or "tetrominoes", "train_seed": str(args.seed),
-                  "trainer": "tests/reference/train_ref.py", "lr": repr(args.lr), "batch": str(B),
+    provenance = {"dataset": dataset, "train_seed": str(args.seed),
+                  "trainer": "tests/reference/train_ref.py", "lr": repr(learning_rate(start)), "batch": str(B),
                   "init": "reference"}
     if carried:
         # resumed from the C trainer: its provenance stays, and each segment
@@ -231,7 +223,9 @@ def main():
     t0 = time.time()
     step = start
     while step < args.steps:
-        x = data.batch(rng, B) if data else tetrominoes_batch(rng, B)
+        x = data.batch(rng, B)
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(step)
         x = torch.from_numpy(x).to(dev)
         eps = torch.randn(T + 1, B, K, M, generator=gen, device=dev)
         opt.zero_grad(set_to_none=True)
@@ -273,7 +267,7 @@ def main():
         if step % args.save_every == 0 or step == args.steps or out_of_time:
             if carried:
                 done = provenance["train_ref_segments"].strip("; ")
-                seg = (f"steps {start}-{step} batch {B} lr {args.lr:g} on {dev} "
+                seg = (f"steps {start}-{step} batch {B} lr {learning_rate(start):g} on {dev} "
                        f"({time.time() - t0:.0f} s)")
                 carried["train_ref_segments"] = (done + "; " if done else "") + seg
             save_checkpoint(args.out, model, opt, step, provenance if not carried else {}, carried)
