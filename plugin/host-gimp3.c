@@ -265,10 +265,12 @@ iodine_create_procedure (GimpPlugIn *plug_in, const gchar *name)
 
   gimp_procedure_add_int_argument (procedure, "slots", _("_Slots"),
                                    _("Number of slots K (2-16)"),
-                                   IODINE_SLOTS_MIN, IODINE_SLOTS_MAX, 4, G_PARAM_READWRITE);
+                                   IODINE_SLOTS_MIN, IODINE_SLOTS_MAX, IODINE_SLOTS_DEFAULT,
+                                   G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "iterations", _("_Iterations"),
                                    _("Refinement iterations T (1-20)"),
-                                   IODINE_ITERATIONS_MIN, IODINE_ITERATIONS_MAX, 5, G_PARAM_READWRITE);
+                                   IODINE_ITERATIONS_MIN, IODINE_ITERATIONS_MAX,
+                                   IODINE_ITERATIONS_DEFAULT, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "seed", _("S_eed"),
                                    _("Random seed (-1 = random)"),
                                    -1, G_MAXINT, -1, G_PARAM_READWRITE);

@@ -34,16 +34,21 @@ typedef struct {
 #define IODINE_SLOTS_MAX 16
 #define IODINE_ITERATIONS_MIN 1
 #define IODINE_ITERATIONS_MAX 20
+/* The default model (weights/general.safetensors) was trained with K 6 and
+ * T 5: fewer slots than it learnt with merge objects (the bundled sample's
+ * FG-ARI: 0.24 with 4 slots, 0.33 with 6). */
+#define IODINE_SLOTS_DEFAULT 6
+#define IODINE_ITERATIONS_DEFAULT 5
 
-/* The procedure's defaults: 4 slots, 5 iterations, a random seed, sampling,
+/* The procedure's defaults: 6 slots, 5 iterations, a random seed, sampling,
  * the default model, original pixels. Inline, so that the plug-in's core
  * (built without the dialog when GTK is missing) and the dialog share it. */
 static inline void
 iodine_decompose_values_init (IodineDecomposeValues *values)
 {
   memset (values, 0, sizeof *values);
-  values->slots = 4;
-  values->iterations = 5;
+  values->slots = IODINE_SLOTS_DEFAULT;
+  values->iterations = IODINE_ITERATIONS_DEFAULT;
   values->seed = -1;
   values->deterministic = FALSE;
   values->weights[0] = '\0';
