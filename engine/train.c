@@ -117,6 +117,16 @@ describe_geco (GString *s, const IodineTrainOptions *o)
                             o->geco_step);
 }
 
+static void
+append_history (IodineTrainer *tr, const char *what)
+{
+  const char *before = iodine_model_metadata (tr->model, "train_history");
+  char *history = g_strdup_printf ("%s%sstep %" G_GUINT64_FORMAT ": %s", before ? before : "",
+                                   before ? "; " : "", (guint64) tr->step, what);
+  iodine_model_set_metadata (tr->model, "train_history", history);
+  g_free (history);
+}
+
 gboolean
 iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, GError **error)
 {
@@ -170,14 +180,28 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
           tr->geco_c_ema = 0.0;
           tr->geco_started = FALSE;
         }
-      const char *before = iodine_model_metadata (tr->model, "train_history");
-      char *history = g_strdup_printf ("%s%sstep %" G_GUINT64_FORMAT ": %s", before ? before : "",
-                                       before ? "; " : "", (guint64) tr->step, what->str + 2);
-      iodine_model_set_metadata (tr->model, "train_history", history);
-      g_free (history);
+      append_history (tr, what->str + 2);
       tr->opt = *o;
     }
   g_string_free (what, TRUE);
+  return TRUE;
+}
+
+gboolean
+iodine_trainer_change_size (IodineTrainer *tr, int height, int width, GError **error)
+{
+  const IodineConfig *c = &tr->model->cfg;
+  if (height == c->height && width == c->width)
+    return TRUE;
+  int old_h = c->height, old_w = c->width;
+  if (!iodine_model_set_defaults (tr->model, height, width, 0, 0, error))
+    return FALSE;
+  /* the net's buffers are planned for one image size: plan them anew */
+  iodine_net_free (tr->net);
+  tr->net = NULL;
+  char *what = g_strdup_printf ("size %d×%d → %d×%d", old_w, old_h, width, height);
+  append_history (tr, what);
+  g_free (what);
   return TRUE;
 }
 

@@ -50,6 +50,12 @@ IodineTrainer *iodine_trainer_resume (const char *checkpoint, GError **error);
  * "train_history" metadata, which the shipped weights keep. */
 gboolean iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o,
                                         GError **error);
+/* Trains at height × width from the next step on (a curriculum on the
+ * image size: the model is resolution-independent, so its weights and Adam
+ * state carry over; the data are the same scenes drawn at the new size).
+ * The weights' training size follows; the change is appended to
+ * "train_history". The same size is no change. */
+gboolean iodine_trainer_change_size (IodineTrainer *tr, int height, int width, GError **error);
 void iodine_trainer_free (IodineTrainer *tr);
 
 IodineModel *iodine_trainer_model (IodineTrainer *tr);

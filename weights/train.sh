@@ -4,7 +4,7 @@
 # when runs/RUN is not there, else from the run's own checkpoint.
 #   weights/train.sh tetrominoes|multi-dsprites|general [IODINE-TRAIN OPTIONS]
 # Options after the name go to iodine-train; on a resumed run they may change
-# the learning rate, its schedule, --clip and GECO (kept in train_history).
+# the learning rate, its schedule, --clip, GECO and --size (kept in train_history).
 # IODINE_RUN=DIR trains in DIR instead of the model's run (a fork: copy the
 # run's checkpoint and train.csv there first).
 # IODINE_THREADS sets the engine's threads (0: all cores). Stop it with

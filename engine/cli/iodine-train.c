@@ -284,7 +284,7 @@ main (int argc, char **argv)
     { "lstm", 0, 0, G_OPTION_ARG_INT, &a.lstm, "LSTM size (0: none)", "H" },
     { "coords", 0, 0, G_OPTION_ARG_STRING, &a.coords, "Refinement coordinates: cos3 or linear", "KIND" },
     { "pixel-scale", 0, 0, G_OPTION_ARG_DOUBLE, &a.pixel_scale, "Logistic scale of the likelihood (default 0.03)", "S" },
-    { "size", 0, 0, G_OPTION_ARG_STRING, &a.size, "Training image size", "WxH" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &a.size, "Training image size (with --resume: from the next step on)", "WxH" },
     { NULL }
   };
   GError *error = NULL;
@@ -296,7 +296,7 @@ main (int argc, char **argv)
       "      --log run.csv --validate-every 500 --out tetrominoes.safetensors\n"
       "  iodine-train --resume run.ckpt --steps 40000 --checkpoint run.ckpt --out t.safetensors\n"
       "  iodine-train --resume run.ckpt --steps 60000 --lr 1e-4 --geco-target -7500 --checkpoint run.ckpt\n"
-      "\nWith --resume, --lr, --warmup, --lr-half-life, --clip and --geco-* change the run\n"
+      "\nWith --resume, --lr, --warmup, --lr-half-life, --clip, --geco-* and --size change the run\n"
       "from its next step on (warm-up and half-life count from step 0); each change is\n"
       "kept in the weights' train_history metadata.\n"
       "\nSIGINT or SIGTERM finish the current step, write the checkpoint and exit.\n"
@@ -346,11 +346,12 @@ main (int argc, char **argv)
                          || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
                          || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp || a.coords
                          || a.pixel_scale > 0.0;
-  gboolean arch_given = shape_given || a.slots != CLI_UNSET || a.iterations != CLI_UNSET || a.size;
-  if (a.resume && (a.init || a.config || a.dataset || a.batch != CLI_UNSET || seed_given || arch_given))
+  if (a.resume && (a.init || a.config || a.dataset || a.batch != CLI_UNSET || seed_given
+                   || shape_given || a.slots != CLI_UNSET || a.iterations != CLI_UNSET))
     return cli_usage (PROG, "--resume continues a run; it cannot be combined with --config, "
                             "--init, --dataset, --batch, --seed or architecture options, which "
-                            "define a run (the learning rate, its schedule, --clip and GECO may change)");
+                            "define a run (the learning rate, its schedule, --clip, GECO and "
+                            "--size may change)");
   iodine_blas_set_threads (a.threads);
 
   IodineTrainer *tr = NULL;
@@ -361,7 +362,14 @@ main (int argc, char **argv)
         return cli_fail (PROG, error);
       IodineTrainOptions o = *iodine_trainer_options (tr);
       apply_schedule_options (&a, &o);
-      if (!iodine_trainer_change_options (tr, &o, &error))
+      int size_w = 0, size_h = 0;
+      if (a.size && !cli_parse_size (a.size, &size_w, &size_h))
+        {
+          iodine_trainer_free (tr);
+          return cli_usage (PROG, "--size must be WIDTHxHEIGHT between 2 and 4096, not “%s”", a.size);
+        }
+      if (!iodine_trainer_change_options (tr, &o, &error)
+          || (a.size && !iodine_trainer_change_size (tr, size_h, size_w, &error)))
         {
           iodine_trainer_free (tr);
           return cli_fail (PROG, error);

@@ -210,6 +210,16 @@ if "$IODINE" info fork.ckpt | grep -q 'lr 0.0001, .*GECO target -1e+06' \
   pass "a plain --resume keeps the changed options and the history once"
 else fail "plain resume after a change"; "$IODINE" info fork.ckpt; fi
 
+# --- resuming at another image size (a curriculum): same run, new size ----
+cp half.ckpt grow.ckpt
+"$TRAIN" --resume grow.ckpt --steps 8 --size 20x18 --checkpoint grow.ckpt --out grow.st \
+    --threads 1 > /dev/null 2> grow.err || { fail "resume with --size"; cat grow.err; }
+if grep -q '20×18, from step 6 to 8' grow.err && "$IODINE" info grow.st | grep -q 'training size   20×18' \
+   && "$IODINE" info grow.ckpt | grep -q 'train_history.*step 6: size .* → 20×18' \
+   && "$IODINE" info grow.ckpt | grep -Eq '^ +train_steps +8$'; then
+  pass "--resume --size 20x18 goes on at 20×18 from step 6, recorded in train_history"
+else fail "resume at another size"; cat grow.err; "$IODINE" info grow.ckpt; fi
+
 # --- fine-tuning at another size and K (the weights are independent of both)
 "$TRAIN" --init w --dataset tetrominoes --size 20x18 --slots 3 --steps 2 --batch 2 \
     --out tuned.st --threads 1 > /dev/null 2> tuned.err || { fail "--init with --size and --slots"; cat tuned.err; }
@@ -284,6 +294,7 @@ expect_usage "--resume of plain weights" "not a training checkpoint" "$TRAIN" --
 expect_usage "--resume with --config" "--resume" "$TRAIN" --resume c --config tetrominoes
 expect_usage "--resume with --batch" "--batch" "$TRAIN" --resume c --batch 4
 expect_usage "--resume with --slots" "architecture" "$TRAIN" --resume c --slots 5
+expect_usage "--resume with --size 1x1" "--size" "$TRAIN" --resume c --size 1x1 --steps 1
 expect_usage "--init with --dec-channels" "architecture from its weights" "$TRAIN" --init w --dec-channels 8
 expect_usage "unknown option" "--frobnicate" "$TRAIN" --frobnicate
 [ -e missing.ckpt ] && fail "a failed --resume created missing.ckpt"

@@ -292,6 +292,65 @@ test_change_options (void)
   g_free (images);
 }
 
+/* A curriculum on the image size: the same run goes on at another size with
+ * its weights and Adam state, the weights' training size follows (also
+ * through a checkpoint), the change is in train_history, and an invalid
+ * size is refused with the run unchanged. */
+static void
+test_change_size (void)
+{
+  const int B = 2, H = 12, W = 14, H2 = 16, W2 = 10;
+  IodineConfig c = tiny_config (H, W);
+  GError *error = NULL;
+  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 6, &error);
+  IodineDataset *ds2 = iodine_dataset_new ("tetrominoes", H2, W2, 6, &error);
+  g_assert_no_error (error);
+  float *images = g_new (float, (size_t) B * H2 * W2 * 3 + (size_t) B * H * W * 3);
+  IodineTrainer *tr = tiny_trainer (&c, B, 6, 0, 0.0, 3e-4);
+  step_on_dataset (tr, ds, images);
+  step_on_dataset (tr, ds, images);
+  IodineModel *m = iodine_trainer_model (tr);
+  size_t n = m->layout.total;
+  float *before = g_memdup2 (m->params, n * sizeof (float));
+
+  g_assert_true (iodine_trainer_change_size (tr, H, W, &error));
+  g_assert_null (iodine_model_metadata (m, "train_history"));
+  g_assert_false (iodine_trainer_change_size (tr, 1, W2, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_cmpint (iodine_model_config (m)->height, ==, H);
+
+  g_assert_true (iodine_trainer_change_size (tr, H2, W2, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (memcmp (before, m->params, n * sizeof (float)), ==, 0);
+  g_assert_cmpint (iodine_model_config (m)->height, ==, H2);
+  g_assert_cmpint (iodine_model_config (m)->width, ==, W2);
+  g_assert_cmpstr (iodine_model_metadata (m, "train_history"), ==, "step 2: size 14×12 → 10×16");
+  IodineStepStats st;
+  step_with_stats (tr, ds2, images, &st);
+  g_assert_true (isfinite (st.loss));
+  g_assert_cmpint (memcmp (before, m->params, n * sizeof (float)), !=, 0);
+
+  char *path = g_build_filename (tmpdir, "resized.ckpt", NULL);
+  g_assert_true (iodine_trainer_save_checkpoint (tr, path, NULL, &error));
+  iodine_trainer_free (tr);
+  tr = iodine_trainer_resume (path, &error);
+  g_assert_no_error (error);
+  m = iodine_trainer_model (tr);
+  g_assert_cmpint (iodine_model_config (m)->height, ==, H2);
+  g_assert_cmpint (iodine_model_config (m)->width, ==, W2);
+  g_assert_cmpstr (iodine_model_metadata (m, "train_history"), ==, "step 2: size 14×12 → 10×16");
+  step_with_stats (tr, ds2, images, &st);
+  g_assert_true (isfinite (st.loss));
+  g_unlink (path);
+  g_free (path);
+  g_free (before);
+  iodine_trainer_free (tr);
+  iodine_dataset_free (ds);
+  iodine_dataset_free (ds2);
+  g_free (images);
+}
+
 /* Training loss on a fixed batch with fixed noise (no update). */
 static double
 fixed_loss (IodineTrainer *tr, const float *images, const float *eps)
@@ -656,6 +715,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/overfit", test_overfit);
   g_test_add_func ("/trainer/geco", test_geco);
   g_test_add_func ("/trainer/change-options", test_change_options);
+  g_test_add_func ("/trainer/change-size", test_change_size);
   g_test_add_func ("/trainer/nonfinite-step", test_nonfinite_step);
   g_test_add_func ("/trainer/checkpoint-contents", test_checkpoint_contents);
   g_test_add_func ("/trainer/bad-options-and-metadata", test_bad_options_and_metadata);
