@@ -13,7 +13,13 @@ run=$1
 name=$2
 here=$(cd "$(dirname "$0")" && pwd)
 build=${IODINE_BUILD:-$here/../build}
-ckpt=$(ls "$run"/*.ckpt | head -n 1)
+# exactly one checkpoint: a second one (a backup, a fork) would be a guess
+ckpts=("$run"/*.ckpt)
+if [ ${#ckpts[@]} -ne 1 ] || [ ! -f "${ckpts[0]}" ]; then
+  echo "update-from-run.sh: $run must hold exactly one *.ckpt, found: ${ckpts[*]}" >&2
+  exit 2
+fi
+ckpt=${ckpts[0]}
 mkdir -p "$here/checkpoints" "$here/$name"
 cp "$ckpt" "$here/checkpoints/$name.ckpt.safetensors.tmp"
 mv "$here/checkpoints/$name.ckpt.safetensors.tmp" "$here/checkpoints/$name.ckpt.safetensors"
