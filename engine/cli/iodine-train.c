@@ -46,6 +46,17 @@ args_clear (Args *a)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Args, args_clear)
 
+/* --size, for a new run (apply_overrides) and a resumed one alike. */
+static gboolean
+parse_size_option (const char *size, int *width, int *height, GError **error)
+{
+  if (cli_parse_size (size, width, height))
+    return TRUE;
+  g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+               "--size must be WIDTHxHEIGHT between 2 and 4096, not “%s”", size);
+  return FALSE;
+}
+
 static gboolean
 apply_overrides (const Args *a, IodineConfig *c, GError **error)
 {
@@ -99,12 +110,8 @@ apply_overrides (const Args *a, IodineConfig *c, GError **error)
         }
       c->mlp_layers = n;
     }
-  if (a->size && !cli_parse_size (a->size, &c->width, &c->height))
-    {
-      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
-                   "--size must be WIDTHxHEIGHT between 2 and 4096, not “%s”", a->size);
-      return FALSE;
-    }
+  if (a->size && !parse_size_option (a->size, &c->width, &c->height, error))
+    return FALSE;
   return iodine_config_validate (c, error);
 }
 
@@ -363,12 +370,8 @@ main (int argc, char **argv)
       IodineTrainOptions o = *iodine_trainer_options (tr);
       apply_schedule_options (&a, &o);
       int size_w = 0, size_h = 0;
-      if (a.size && !cli_parse_size (a.size, &size_w, &size_h))
-        {
-          iodine_trainer_free (tr);
-          return cli_usage (PROG, "--size must be WIDTHxHEIGHT between 2 and 4096, not “%s”", a.size);
-        }
-      if (!iodine_trainer_change_options (tr, &o, &error)
+      if ((a.size && !parse_size_option (a.size, &size_w, &size_h, &error))
+          || !iodine_trainer_change_options (tr, &o, &error)
           || (a.size && !iodine_trainer_change_size (tr, size_h, size_w, &error)))
         {
           iodine_trainer_free (tr);
