@@ -1,9 +1,10 @@
 # What the GIMP tests require of the bundled sample decomposed by the shipped
 # default model (iodine-sample-test in sample-check.scm), sourced by
 # test-gimp2.sh and test-gimp3.sh: floors at or a little below what the
-# shipped weights measure (weights/README.md, "The bundled sample"), so that
-# a change that breaks them fails. A sample decomposed into its objects
-# would have SAMPLE_MIN_DISTINCT=4 and SAMPLE_MIN_OWN=4; the general model
+# shipped weights measure (weights/README.md: "The bundled sample", and the
+# general model's session 7), so that a change that breaks them fails. A
+# sample decomposed into its objects would have SAMPLE_MIN_DISTINCT=4 and
+# SAMPLE_MIN_OWN=4; the general model
 # shipped now (step 3,865) puts the four shapes into four different layers,
 # three of them object layers (the green square shares the Background's).
 SAMPLE_SLOTS=6        # the general model's K
