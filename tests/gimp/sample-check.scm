@@ -2,7 +2,7 @@
 ; test-gimp2.scm and test-gimp3.scm (loaded after either, which define
 ; iodine-check, iodine-children, filter and the adapters to their GIMP's
 ; PDB: iodine-load-image, iodine-source-layer, iodine-decompose,
-; iodine-image-width/height, iodine-insert-top, iodine-histogram-fraction).
+; iodine-image-width/height, iodine-insert-top).
 
 ; The bundled sample through the shipped default model (weights ""): labels
 ; is its ground truth (make-sample.sh --labels: shapes 1-4 on 0). For each
@@ -15,9 +15,13 @@
 ; the shipped model's measurement (tests/gimp/sample-floors.sh).
 (define iodine-shapes '("red disc" "green square" "yellow triangle" "blue rounded rectangle"))
 
-; the mean of a mask over the selection (or the whole mask), 0..1
+; the mean of a mask over the selection (or the whole mask), 0..1. Both
+; GIMPs report histogram means in 0..255 whatever the range asked for (start
+; and end are 0..1); GIMP 3.0 once looked like 0..1 here because a mask that
+; barely touches a shape has a mean below 1, and that had been taken for a
+; fraction (the triangle "in the disc's layer", session 7).
 (define (iodine-mask-mean mask)
-  (iodine-histogram-fraction (car (gimp-drawable-histogram mask HISTOGRAM-VALUE 0.0 1.0))))
+  (/ (car (gimp-drawable-histogram mask HISTOGRAM-VALUE 0.0 1.0)) 255.0))
 
 (define (iodine-best-layer layers)
   ; (index share area) of the layer whose mask covers the selection most

@@ -11,5 +11,5 @@ SAMPLE_SLOTS=6        # the general model's K
 SAMPLE_MIN_LAYERS=4   # layers of the group (the plug-in leaves out empty slots); measured 4
 SAMPLE_MIN_SHARE=0.45 # each shape: the mean mask of its best layer over its pixels; measured ≥ 0.52
 SAMPLE_AREA_FACTOR=8  # that layer's mask area within this factor of the shape's; measured ≤ 5.5
-SAMPLE_MIN_DISTINCT=3 # different layers among the four shapes' layers; measured 4 in GIMP 2.10, 3 in GIMP 3.0 (there the triangle is counted in the disc's layer)
+SAMPLE_MIN_DISTINCT=4 # different layers among the four shapes' layers; measured 4 in GIMP 2.10 and 3.0
 SAMPLE_MIN_OWN=3      # shapes whose layer is an object layer, not the Background; measured 3

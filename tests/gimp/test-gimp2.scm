@@ -108,8 +108,6 @@
 (define (iodine-image-width image) (car (gimp-image-width image)))
 (define (iodine-image-height image) (car (gimp-image-height image)))
 (define (iodine-insert-top image layer) (gimp-image-insert-layer image layer 0 -1))
-; histogram means come in 0..255
-(define (iodine-histogram-fraction m) (/ m 255.0))
 
 (define (iodine-test sample weights outdir . sample-args)
   (set! iodine-log (open-output-file (string-append outdir "/result.txt")))

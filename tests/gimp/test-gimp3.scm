@@ -113,8 +113,6 @@
 (define (iodine-image-width image) (car (gimp-image-get-width image)))
 (define (iodine-image-height image) (car (gimp-image-get-height image)))
 (define (iodine-insert-top image layer) (gimp-image-insert-layer image layer -1 -1))
-; histogram means come in 0..1 here (GIMP 2.10: 0..255)
-(define (iodine-histogram-fraction m) (if (> m 1.0) (/ m 255.0) m))
 
 (define (iodine-test sample weights outdir . sample-args)
   (set! iodine-log (open-output-file (string-append outdir "/result.txt")))
