@@ -4,12 +4,13 @@
 # (NONINTERACTIVE), saves the layered result as OUT/sample-objects.xcf, and
 # writes every object layer (its mask as alpha) as OUT/gimp-layer-N.png and
 # all of them side by side as OUT/gimp-layers.png.
-#   tests/gimp/run-demo.sh BUILD OUT WEIGHTS
+#   tests/gimp/run-demo.sh BUILD OUT WEIGHTS [SLOTS]   (SLOTS: default 6, the general model's K)
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 OUT=$(mkdir -p "$2" && cd "$2" && pwd)
 WEIGHTS=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SLOTS=${4:-6}
 GIMP=${GIMP_CONSOLE:-gimp-console-2.10}
 PLUGIN="$BUILD/plugin/gimp-iodine/gimp-iodine"
 if ! command -v "$GIMP" >/dev/null || [ ! -x "$PLUGIN" ]; then
@@ -25,11 +26,11 @@ cat > "$TMP/gimprc" <<RC
 (plug-in-path "$BUILD/plugin:\${gimp_plug_in_dir}/plug-ins")
 RC
 cat > "$TMP/demo.scm" <<'SCM'
-(define (iodine-demo sample weights outdir)
+(define (iodine-demo sample weights outdir slots)
   (gimp-plugin-enable-precision)
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE sample sample)))
          (source (car (gimp-image-get-active-layer image))))
-    (plug-in-iodine-decompose RUN-NONINTERACTIVE image source 5 5 1 FALSE weights "original")
+    (plug-in-iodine-decompose RUN-NONINTERACTIVE image source slots 5 1 TRUE weights "original")
     (gimp-xcf-save 0 image source (string-append outdir "/sample-objects.xcf")
                    (string-append outdir "/sample-objects.xcf"))
     ; every layer of the "Objects" group, mask applied, as its own PNG
@@ -57,7 +58,7 @@ cat > "$TMP/demo.scm" <<'SCM'
     (gimp-image-delete image)))
 SCM
 timeout -k 10 300 "$GIMP" -i -d -f -g "$TMP/gimprc" \
-  -b "(begin (load \"$TMP/demo.scm\") (iodine-demo \"$SRC/tests/data/sample.png\" \"$WEIGHTS\" \"$OUT\"))" \
+  -b "(begin (load \"$TMP/demo.scm\") (iodine-demo \"$SRC/tests/data/sample.png\" \"$WEIGHTS\" \"$OUT\" $SLOTS))" \
   -b '(gimp-quit 0)' 2>&1 | grep -E "layer [0-9]|Error|error" || true
 [ -f "$OUT/sample-objects.xcf" ] || { echo "GIMP did not write $OUT/sample-objects.xcf" >&2; exit 1; }
 if command -v montage >/dev/null; then
