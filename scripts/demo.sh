@@ -16,13 +16,12 @@ done
 [ -n "$weights" ] || { echo "no weights in weights/" >&2; exit 1; }
 mkdir -p "$out"
 "$build/engine/iodine" info "$weights"
-# the weights' own K, as the plug-in's dialog offers it, and the fixed-seed
-# posterior samples, as the GIMP tests run it: the demo shows what they check
-slots=$("$build/engine/iodine" info "$weights" | awk '$1 == "slots" { print $3 }')
-"$build/engine/iodine" decompose --weights "$weights" --slots "$slots" --deterministic \
+# the weights' own K (decompose's default) and the fixed-seed posterior
+# samples, as the GIMP tests run it: the demo shows what they check
+"$build/engine/iodine" decompose --weights "$weights" --deterministic \
   --output "$out/decomposition.safetensors" --png-dir "$out" tests/data/sample.png
 if [ -x tests/gimp/run-demo.sh ]; then
-  tests/gimp/run-demo.sh "$build" "$out" "$weights" "$slots"
+  tests/gimp/run-demo.sh "$build" "$out" "$weights"
 fi
 echo "written to $out/"
 ls "$out"

@@ -4,19 +4,20 @@
 # (NONINTERACTIVE), saves the layered result as OUT/sample-objects.xcf, and
 # writes every object layer (its mask as alpha) as OUT/gimp-layer-N.png and
 # all of them side by side as OUT/gimp-layers.png.
-#   tests/gimp/run-demo.sh BUILD OUT WEIGHTS [SLOTS]   (SLOTS: default 6, the general model's K)
+#   tests/gimp/run-demo.sh BUILD OUT WEIGHTS
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 OUT=$(mkdir -p "$2" && cd "$2" && pwd)
 WEIGHTS=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-SLOTS=${4:-6}
 GIMP=${GIMP_CONSOLE:-gimp-console-2.10}
 PLUGIN="$BUILD/plugin/gimp-iodine/gimp-iodine"
 if ! command -v "$GIMP" >/dev/null || [ ! -x "$PLUGIN" ]; then
   echo "GIMP 2.10 or the plug-in is not there: skipping the GIMP part of the demo"
   exit 0
 fi
+# the weights' own K, which the plug-in's call has to name
+SLOTS=$("$BUILD/engine/iodine" info "$WEIGHTS" | awk '$1 == "slots" { print $3 }')
 TMP=$(mktemp -d /tmp/iodine-demo.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 export HOME="$TMP/home" GIMP2_DIRECTORY="$TMP/gimp2" XDG_CACHE_HOME="$TMP/cache" XDG_CONFIG_HOME="$TMP/config"

@@ -16,10 +16,9 @@
 (define iodine-shapes '("red disc" "green square" "yellow triangle" "blue rounded rectangle"))
 
 ; the mean of a mask over the selection (or the whole mask), 0..1. Both
-; GIMPs report histogram means in 0..255 whatever the range asked for (start
-; and end are 0..1); GIMP 3.0 once looked like 0..1 here because a mask that
-; barely touches a shape has a mean below 1, and that had been taken for a
-; fraction (the triangle "in the disc's layer", session 7).
+; GIMPs report histogram means in 0..255 (start and end are 0..1); the scale
+; cannot be guessed from the value, since a mask that barely touches a shape
+; has a mean below 1.
 (define (iodine-mask-mean mask)
   (/ (car (gimp-drawable-histogram mask HISTOGRAM-VALUE 0.0 1.0)) 255.0))
 
