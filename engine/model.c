@@ -390,12 +390,13 @@ model_from_tensor_file (const IodineTensorFile *f, gboolean allow_extra, GError 
       iodine_model_free (m);
       return NULL;
     }
-  /* anything else must be optimizer state of a checkpoint */
+  /* anything else must be a checkpoint's optimizer state or weight average */
   for (guint i = 0; i < f->tensors->len; i++)
     {
       const IodineTensor *t = g_ptr_array_index (f->tensors, i);
       if (!allow_extra && param_layout_find (&m->layout, t->name) < 0
           && !g_str_has_prefix (t->name, "adam.")
+          && !g_str_has_prefix (t->name, "average.")
           && !g_str_has_prefix (t->name, "train."))
         {
           g_set_error (error, IODINE_ERROR, IODINE_ERROR_MISMATCH,

@@ -19,6 +19,8 @@ struct IodineTrainer {
   IodineNet *net;
   double geco_zeta, geco_c_ema;  /* GECO state (see train.h) */
   gboolean geco_started;
+  float *average;                /* moving average of params; NULL: off */
+  gboolean average_in_model;     /* swapped: model->params holds the average */
 };
 
 /* softplus(ζ) = 1 at the start */
@@ -71,6 +73,8 @@ validate_options (const IodineTrainOptions *o, GError **error)
            && (!isfinite (o->geco_target) || !(o->geco_alpha >= 0.0 && o->geco_alpha < 1.0)
                || !(o->geco_step > 0.0 && o->geco_step < 1.0)))
     bad = "GECO needs a finite target, an EMA factor in [0, 1) and a step in (0, 1)";
+  else if (!(o->average_decay >= 0.0 && o->average_decay < 1.0))
+    bad = "the weight average's decay must be in [0, 1) (0: off)";
   if (bad)
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID, "training options: %s", bad);
@@ -91,6 +95,8 @@ trainer_alloc (IodineModel *model, const IodineTrainOptions *o)
   tr->grads = g_new0 (float, n);
   iodine_rng_seed2 (&tr->rng, o->seed, 0x6e6f697365ULL); /* the noise stream */
   tr->geco_zeta = GECO_ZETA0;
+  if (o->average_decay > 0.0)
+    tr->average = g_memdup2 (model->params, sizeof (float) * n);
   return tr;
 }
 
@@ -115,6 +121,15 @@ describe_geco (GString *s, const IodineTrainOptions *o)
   else
     g_string_append_printf (s, "target %g α %g step %g", o->geco_target, o->geco_alpha,
                             o->geco_step);
+}
+
+static void
+describe_average (GString *s, double decay)
+{
+  if (decay > 0.0)
+    g_string_append_printf (s, "%g", decay);
+  else
+    g_string_append (s, "off");
 }
 
 static void
@@ -172,6 +187,13 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
       g_string_append (what, " → ");
       describe_geco (what, o);
     }
+  if (o->average_decay != old->average_decay)
+    {
+      g_string_append (what, ", weight average ");
+      describe_average (what, old->average_decay);
+      g_string_append (what, " → ");
+      describe_average (what, o->average_decay);
+    }
   if (what->len > 0)
     {
       if (isnan (old->geco_target) && !isnan (o->geco_target))
@@ -180,6 +202,11 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
           tr->geco_c_ema = 0.0;
           tr->geco_started = FALSE;
         }
+      /* switched on, the average starts at the weights of this step */
+      if (o->average_decay > 0.0 && !tr->average)
+        tr->average = g_memdup2 (tr->model->params, sizeof (float) * tr->model->layout.total);
+      else if (o->average_decay == 0.0)
+        g_clear_pointer (&tr->average, g_free);
       append_history (tr, what->str + 2);
       tr->opt = *o;
     }
@@ -215,7 +242,29 @@ iodine_trainer_free (IodineTrainer *tr)
   g_free (tr->adam_m);
   g_free (tr->adam_v);
   g_free (tr->grads);
+  g_free (tr->average);
   g_free (tr);
+}
+
+gboolean
+iodine_trainer_has_average (const IodineTrainer *tr)
+{
+  return tr->average != NULL;
+}
+
+void
+iodine_trainer_swap_average (IodineTrainer *tr)
+{
+  if (!tr->average)
+    return;
+  float *p = tr->model->params, *a = tr->average;
+  for (size_t i = 0; i < tr->model->layout.total; i++)
+    {
+      float t = p[i];
+      p[i] = a[i];
+      a[i] = t;
+    }
+  tr->average_in_model = !tr->average_in_model;
 }
 
 IodineModel *
@@ -291,6 +340,7 @@ gboolean
 iodine_trainer_step (IodineTrainer *tr, const float *images, const float *eps,
                      IodineStepStats *stats, GError **error)
 {
+  g_return_val_if_fail (!tr->average_in_model, FALSE);
   double loss;
   if (!iodine_trainer_gradient (tr, images, eps, tr->grads, &loss, error))
     return FALSE;
@@ -319,6 +369,13 @@ iodine_trainer_step (IodineTrainer *tr, const float *images, const float *eps,
   double lr = learning_rate (&tr->opt, tr->step);
   adam_update (tr->model->params, tr->adam_m, tr->adam_v, tr->grads, n, lr, tr->opt.beta1,
                tr->opt.beta2, tr->opt.adam_eps, tr->step);
+  if (tr->average)
+    {
+      const float d = (float) tr->opt.average_decay;
+      const float *p = tr->model->params;
+      for (size_t i = 0; i < n; i++)
+        tr->average[i] = d * tr->average[i] + (1.0f - d) * p[i];
+    }
   if (stats)
     {
       const IodineNet *net = tr->net;
@@ -351,13 +408,17 @@ gboolean
 iodine_trainer_save_checkpoint (IodineTrainer *tr, const char *path, GHashTable *extra,
                                 GError **error)
 {
+  g_return_val_if_fail (!tr->average_in_model, FALSE);
   const ParamLayout *L = &tr->model->layout;
   const IodineTrainOptions *o = &tr->opt;
-  IodineTensorView *views = g_new0 (IodineTensorView, 3 * L->n);
-  float *file = g_new (float, 3 * L->total);
-  char **names = g_new0 (char *, 2 * L->n + 1);
-  const float *src[3] = { tr->model->params, tr->adam_m, tr->adam_v };
-  for (int part = 0; part < 3; part++)
+  /* the weights, Adam's moments, and the weights' average if there is one */
+  const int parts = tr->average ? 4 : 3;
+  IodineTensorView *views = g_new0 (IodineTensorView, parts * L->n);
+  float *file = g_new (float, parts * L->total);
+  char **names = g_new0 (char *, (parts - 1) * L->n + 1);
+  const float *src[4] = { tr->model->params, tr->adam_m, tr->adam_v, tr->average };
+  const char *prefix[4] = { "", "adam.m.", "adam.v.", "average." };
+  for (int part = 0; part < parts; part++)
     for (int i = 0; i < L->n; i++)
       {
         const ParamInfo *p = &L->info[i];
@@ -365,8 +426,7 @@ iodine_trainer_save_checkpoint (IodineTrainer *tr, const char *path, GHashTable 
         if (part == 0)
           v->name = p->name;
         else
-          v->name = names[(part - 1) * L->n + i]
-              = g_strconcat (part == 1 ? "adam.m." : "adam.v.", p->name, NULL);
+          v->name = names[(part - 1) * L->n + i] = g_strconcat (prefix[part], p->name, NULL);
         v->ndim = p->ndim;
         memcpy (v->shape, p->shape, sizeof (int64_t) * p->ndim);
         float *dst = file + part * L->total + p->offset;
@@ -401,7 +461,9 @@ iodine_trainer_save_checkpoint (IodineTrainer *tr, const char *path, GHashTable 
       md_set (md, "train.geco_c_ema", fmt_double (tr->geco_c_ema));
       md_set (md, "train.geco_started", g_strdup (tr->geco_started ? "1" : "0"));
     }
-  gboolean ok = iodine_tensor_file_write (path, views, 3 * L->n, md, error);
+  if (tr->average)
+    md_set (md, "train.average_decay", fmt_double (o->average_decay));
+  gboolean ok = iodine_tensor_file_write (path, views, parts * L->n, md, error);
   g_hash_table_unref (md);
   g_strfreev (names);
   g_free (file);
@@ -451,6 +513,15 @@ md_u64 (const IodineTensorFile *f, const char *key, uint64_t *out, GError **erro
   return TRUE;
 }
 
+static gboolean
+checkpoint_has_average (const IodineTensorFile *f, const ParamLayout *layout)
+{
+  char *name = g_strconcat ("average.", layout->info[0].name, NULL);
+  gboolean has = iodine_tensor_file_get (f, name) != NULL;
+  g_free (name);
+  return has;
+}
+
 IodineTrainer *
 iodine_trainer_resume (const char *path, GError **error)
 {
@@ -487,6 +558,10 @@ iodine_trainer_resume (const char *path, GError **error)
         goto out;
       geco_started = g_strcmp0 (g_hash_table_lookup (f->metadata, "train.geco_started"), "1") == 0;
     }
+  /* the weight average: present only in checkpoints of runs that keep one */
+  if (g_hash_table_lookup (f->metadata, "train.average_decay")
+      && !md_double (f, "train.average_decay", &o.average_decay, error))
+    goto out;
   o.batch = (int) MIN (batch, 1u << 20);
   o.slots = (int) MIN (slots, 1u << 20);
   o.iterations = (int) MIN (iterations, 1u << 20);
@@ -505,8 +580,13 @@ iodine_trainer_resume (const char *path, GError **error)
   tr->geco_zeta = geco_zeta;
   tr->geco_c_ema = geco_c_ema;
   tr->geco_started = geco_started;
+  /* trainer_alloc started the average at the weights: the checkpoint's own
+   * replaces it (a checkpoint written by the PyTorch reference has none,
+   * and the average then starts again from its weights) */
   if (!model_load_params (f, &model->layout, tr->adam_m, "adam.m.", error)
-      || !model_load_params (f, &model->layout, tr->adam_v, "adam.v.", error))
+      || !model_load_params (f, &model->layout, tr->adam_v, "adam.v.", error)
+      || (tr->average && checkpoint_has_average (f, &model->layout)
+          && !model_load_params (f, &model->layout, tr->average, "average.", error)))
     {
       iodine_trainer_free (tr);
       tr = NULL;
@@ -529,7 +609,7 @@ iodine_trainer_resume (const char *path, GError **error)
   if (tr)
     {
       const char *keys[] = { "train.step", "train.rng", "train.geco_zeta", "train.geco_c_ema",
-                             "train.geco_started" };
+                             "train.geco_started", "train.average_decay" };
       for (size_t i = 0; i < G_N_ELEMENTS (keys); i++)
         g_hash_table_remove (tr->model->metadata, keys[i]);
     }

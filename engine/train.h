@@ -21,6 +21,12 @@ typedef struct {
    * NAN target: off (the spec's ELBO). */
   double geco_target;         /* nats per image */
   double geco_alpha, geco_step;
+  /* A moving average of the weights (Polyak averaging): after each step
+   * θ̄ ← d·θ̄ + (1 − d)·θ, started at θ when it is switched on. Checkpoint-to-
+   * checkpoint FG-ARI varies by several points at a constant learning rate;
+   * the average smooths that noise away. Validation and the shipped weights
+   * use θ̄, training goes on with θ. 0: off. */
+  double average_decay;
   uint64_t seed;              /* data order and noise */
   char dataset[512];          /* dataset spec, for resuming and provenance */
 } IodineTrainOptions;
@@ -50,6 +56,13 @@ IodineTrainer *iodine_trainer_resume (const char *checkpoint, GError **error);
  * "train_history" metadata, which the shipped weights keep. */
 gboolean iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o,
                                         GError **error);
+/* Whether the run keeps a moving average of its weights (average_decay > 0). */
+gboolean iodine_trainer_has_average (const IodineTrainer *tr);
+/* Exchanges the model's weights with their moving average, in place: after
+ * one call the model (evaluation, saving) holds the average, after a second
+ * the training weights again. No effect without an average. Steps and
+ * checkpoints need the training weights in the model. */
+void iodine_trainer_swap_average (IodineTrainer *tr);
 /* Trains at height × width from the next step on (a curriculum on the
  * image size: the model is resolution-independent, so its weights and Adam
  * state carry over; the data are the same scenes drawn at the new size).
@@ -75,7 +88,8 @@ gboolean iodine_trainer_gradient (IodineTrainer *tr, const float *images, const 
                                   float *grads, double *loss, GError **error);
 size_t iodine_trainer_n_floats (const IodineTrainer *tr);
 
-/* Atomic checkpoint (weights + adam.m.* + adam.v.* + train.* metadata). */
+/* Atomic checkpoint (weights + adam.m.* + adam.v.* [+ average.* of the
+ * weights] + train.* metadata). */
 gboolean iodine_trainer_save_checkpoint (IodineTrainer *tr, const char *path,
                                          GHashTable *extra_metadata, GError **error);
 

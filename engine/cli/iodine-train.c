@@ -30,7 +30,7 @@ typedef struct {
   char *mlp, *coords;
   gint64 steps, seed;
   int batch, warmup, validate_every, val_count, checkpoint_every, log_every, threads;
-  double lr, half_life, pixel_scale, clip, geco_target, geco_alpha, geco_step;
+  double lr, half_life, pixel_scale, clip, geco_target, geco_alpha, geco_step, average_decay;
   int slots, iterations, latent, dec_layers, dec_channels, dec_kernel, ref_layers,
       ref_channels, ref_kernel, lstm;
 } Args;
@@ -134,6 +134,8 @@ apply_schedule_options (const Args *a, IodineTrainOptions *o)
     o->geco_alpha = a->geco_alpha;
   if (!isnan (a->geco_step))
     o->geco_step = a->geco_step;
+  if (!isnan (a->average_decay))
+    o->average_decay = a->average_decay;
 }
 
 static const char *
@@ -206,6 +208,11 @@ set_provenance (IodineModel *m, const IodineTrainer *tr, double fg_ari)
       g_snprintf (buf + len, sizeof buf - len, " target %g α %g step %g", o->geco_target,
                   o->geco_alpha, o->geco_step);
     }
+  if (o->average_decay > 0.0)
+    {
+      size_t len = strlen (buf);
+      g_snprintf (buf + len, sizeof buf - len, ", weight average %g", o->average_decay);
+    }
   iodine_model_set_metadata (m, "train_options", buf);
   g_snprintf (buf, sizeof buf, "%.0f", base_wall_s + (g_get_monotonic_time () - start_us) / 1e6);
   iodine_model_set_metadata (m, "train_wall_s", buf);
@@ -229,7 +236,12 @@ write_weights (IodineTrainer *tr, const char *path, double fg_ari, GError **erro
   IodineModel *m = iodine_trainer_model (tr);
   set_provenance (m, tr, fg_ari);
   iodine_model_remove_metadata_prefix (m, "train.");
-  return iodine_model_save (m, path, NULL, error);
+  /* what is shipped is the average, when the run keeps one (train_options
+   * then says "weight average D") */
+  iodine_trainer_swap_average (tr);
+  gboolean ok = iodine_model_save (m, path, NULL, error);
+  iodine_trainer_swap_average (tr);
+  return ok;
 }
 
 int
@@ -251,12 +263,12 @@ main (int argc, char **argv)
   /* unset (NAN, -1) unless given, so that a resumed run changes only what
    * the command line names */
   a.warmup = -1;
-  a.half_life = a.clip = a.geco_target = a.geco_alpha = a.geco_step = NAN;
+  a.half_life = a.clip = a.geco_target = a.geco_alpha = a.geco_step = a.average_decay = NAN;
   GOptionEntry entries[] = {
     { "config", 0, 0, G_OPTION_ARG_STRING, &a.config, "Architecture: tetrominoes (default), multi-dsprites, clevr or general", "NAME" },
     { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized, scenes or images:DIR (default: the config's)", "SPEC" },
     { "steps", 0, 0, G_OPTION_ARG_INT64, &a.steps, "Train until this step count (total, also when resuming; default 1000)", "N" },
-    /* with --resume, the next seven change the run from its next step on */
+    /* with --resume, --lr to --average-decay change the run from its next step on */
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Batch size (default: the config's, 32 or 16)", "B" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr, "Peak learning rate (default 3e-4)", "X" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &a.warmup, "Linear learning-rate warm-up over N steps", "N" },
@@ -265,6 +277,7 @@ main (int argc, char **argv)
     { "geco-target", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_target, "GECO: keep the final NLL per image at most X nats, weighting it by a learned λ ≥ 1 (default: off, the plain ELBO)", "X" },
     { "geco-alpha", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_alpha, "GECO: EMA factor of the constraint (default 0.99)", "A" },
     { "geco-step", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_step, "GECO: step of λ's parameter per nat of constraint (default 1e-6)", "S" },
+    { "average-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.average_decay, "Validate and write --out with a moving average of the weights, decay D per step (e.g. 0.999; default 0: off)", "D" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &a.seed, "Seed of initialisation, data and noise (default 1)", "S" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, "Write the trained weights (no optimizer state) here", "FILE" },
     { "log", 0, 0, G_OPTION_ARG_FILENAME, &a.log, "Append a CSV row every --log-every steps", "FILE.csv" },
@@ -303,7 +316,8 @@ main (int argc, char **argv)
       "      --log run.csv --validate-every 500 --out tetrominoes.safetensors\n"
       "  iodine-train --resume run.ckpt --steps 40000 --checkpoint run.ckpt --out t.safetensors\n"
       "  iodine-train --resume run.ckpt --steps 60000 --lr 1e-4 --geco-target -7500 --checkpoint run.ckpt\n"
-      "\nWith --resume, --lr, --warmup, --lr-half-life, --clip, --geco-* and --size change the run\n"
+      "\nWith --resume, --lr, --warmup, --lr-half-life, --clip, --geco-*, --average-decay and\n"
+      "--size change the run "
       "from its next step on (warm-up and half-life count from step 0); each change is\n"
       "kept in the weights' train_history metadata.\n"
       "\nSIGINT or SIGTERM finish the current step, write the checkpoint and exit.\n"
@@ -357,8 +371,8 @@ main (int argc, char **argv)
                    || shape_given || a.slots != CLI_UNSET || a.iterations != CLI_UNSET))
     return cli_usage (PROG, "--resume continues a run; it cannot be combined with --config, "
                             "--init, --dataset, --batch, --seed or architecture options, which "
-                            "define a run (the learning rate, its schedule, --clip, GECO and "
-                            "--size may change)");
+                            "define a run (the learning rate, its schedule, --clip, GECO, the weight average "
+                            "and --size may change)");
   iodine_blas_set_threads (a.threads);
 
   IodineTrainer *tr = NULL;
@@ -538,8 +552,13 @@ main (int argc, char **argv)
         {
           IodineEvalStats es;
           IodineResult *keep[4] = { 0 };
-          if (!iodine_evaluate (model, val, 0, a.val_count, o->slots, o->iterations, &es,
-                                a.sheet ? keep : NULL, a.sheet ? 4 : 0, &error))
+          /* validated is what would be shipped: the average, if kept */
+          iodine_trainer_swap_average (tr);
+          gboolean evaluated = iodine_evaluate (model, val, 0, a.val_count, o->slots,
+                                                o->iterations, &es, a.sheet ? keep : NULL,
+                                                a.sheet ? 4 : 0, &error);
+          iodine_trainer_swap_average (tr);
+          if (!evaluated)
             {
               status = cli_fail (PROG, error);
               error = NULL;

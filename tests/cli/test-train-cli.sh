@@ -52,6 +52,8 @@ TINY=(--size 16x16 --slots 2 --iterations 2 --latent 4 --dec-channels 4 --dec-la
 #   same A B ...   each pair: the same tensors byte for byte and the same
 #                  metadata except train_wall_s (wall-clock time)
 #   png F          writes a 24×24 RGB scene with two squares
+#   average C W    W's tensors are C's average.* tensors byte for byte, and
+#                  differ from C's training weights
 cat > tools.py <<'EOF'
 import json, struct, sys, zlib
 
@@ -90,6 +92,26 @@ def same(paths):
             print('%s = %s' % (a, b))
     return bad
 
+def average(ckpt, weights):
+    (hc, dc), (hw, dw) = load(ckpt), load(weights)
+    hw.pop('__metadata__', None)
+    differs = False
+    for name, v in hw.items():
+        a, t = hc.get('average.' + name), hc[name]
+        if a is None or a['shape'] != v['shape']:
+            print('%s: no average.%s of shape %s' % (ckpt, name, v['shape']))
+            return 1
+        ours = dw[v['data_offsets'][0]:v['data_offsets'][1]]
+        if dc[a['data_offsets'][0]:a['data_offsets'][1]] != ours:
+            print('%s: %s is not the average' % (weights, name))
+            return 1
+        differs |= dc[t['data_offsets'][0]:t['data_offsets'][1]] != ours
+    if not differs:
+        print('%s: the average equals the training weights' % ckpt)
+        return 1
+    print('%s = the average in %s' % (weights, ckpt))
+    return 0
+
 def png(path):
     w = h = 24
     rows = []
@@ -124,6 +146,8 @@ while args:
         status |= same(operands)
     elif cmd == 'png':
         png(operands[0])
+    elif cmd == 'average':
+        status |= average(*operands)
 sys.exit(status)
 EOF
 
@@ -209,6 +233,22 @@ if "$IODINE" info fork.ckpt | grep -q 'lr 0.0001, .*GECO target -1e+06' \
    && [ "$("$IODINE" info fork.ckpt | grep -c 'step 6: lr')" = 1 ]; then
   pass "a plain --resume keeps the changed options and the history once"
 else fail "plain resume after a change"; "$IODINE" info fork.ckpt; fi
+
+# --- a moving average of the weights: kept in the checkpoint, validated
+# and written to --out, while training goes on with the weights themselves
+cp half.ckpt avg.ckpt
+"$TRAIN" --resume avg.ckpt --steps 8 --average-decay 0.5 --checkpoint avg.ckpt --out avg.st \
+    --threads 1 > /dev/null 2> avg.err || { fail "resume with --average-decay"; cat avg.err; }
+if python3 tools.py average avg.ckpt avg.st \
+   && "$IODINE" info avg.st | grep -q 'train_history.*step 6: weight average off → 0.5' \
+   && "$IODINE" info avg.st | grep -q 'train_options.*weight average 0.5'; then
+  pass "--average-decay 0.5: the checkpoint keeps the average, --out writes it, train_history says so"
+else fail "weight average"; cat avg.err; "$IODINE" info avg.st; fi
+"$TRAIN" --resume avg.ckpt --steps 9 --average-decay 1 --threads 1 > /dev/null 2> avg1.err
+rc=$?
+if [ $rc -eq 2 ] && grep -q "weight average's decay must be in \[0, 1)" avg1.err; then
+  pass "--average-decay 1: exit 2, the decay's range named"
+else fail "--average-decay 1: exit $rc"; cat avg1.err; fi
 
 # --- resuming at another image size (a curriculum): same run, new size ----
 cp half.ckpt grow.ckpt

@@ -1,6 +1,7 @@
 /* The trainer (train.h): resuming from a checkpoint is bit-exact, a fixed
- * batch can be overfitted, a non-finite step changes nothing, and checkpoints
- * carry their training state while plain weights files cannot be resumed. */
+ * batch can be overfitted, a non-finite step changes nothing, checkpoints
+ * carry their training state (the weight average too) while plain weights
+ * files cannot be resumed. */
 #include "dataset.h"
 #include "model_private.h"
 #include "rng.h"
@@ -704,6 +705,144 @@ test_bad_options_and_metadata (void)
   g_free (bad_path);
 }
 
+/* The moving average of the weights: after each step θ̄ = d·θ̄ + (1 − d)·θ,
+ * started at θ; swapping puts it in the model and back; checkpoints carry
+ * it, so a resumed run goes on bit for bit; switched on mid-run it starts at
+ * that step's weights and is in train_history; a checkpoint without the
+ * tensors (one written by the PyTorch reference) starts it again from θ. */
+static void
+test_weight_average (void)
+{
+  const int B = 2, H = 10, W = 11;
+  IodineConfig c = tiny_config (H, W);
+  GError *error = NULL;
+  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 31, &error);
+  g_assert_no_error (error);
+  float *images = g_new (float, (size_t) B * H * W * 3);
+  IodineModel *m = iodine_model_new_random (&c, 31, &error);
+  g_assert_no_error (error);
+  IodineTrainOptions o;
+  iodine_train_options_init (&o);
+  o.batch = B;
+  o.lr = 1e-3;
+  o.seed = 31;
+  o.average_decay = 0.75;
+  g_strlcpy (o.dataset, "tetrominoes", sizeof o.dataset);
+  IodineTrainer *tr = iodine_trainer_new (m, &o, &error);
+  g_assert_no_error (error);
+  g_assert_true (iodine_trainer_has_average (tr));
+  const size_t n = m->layout.total;
+  float *expect = g_memdup2 (m->params, sizeof (float) * n);
+  const float d = 0.75f;
+  for (int s = 0; s < 3; s++)
+    {
+      step_on_dataset (tr, ds, images);
+      for (size_t i = 0; i < n; i++)
+        expect[i] = d * expect[i] + (1.0f - d) * m->params[i];
+    }
+  float *theta = g_memdup2 (m->params, sizeof (float) * n);
+  g_assert_cmpint (memcmp (expect, theta, sizeof (float) * n), !=, 0);
+  iodine_trainer_swap_average (tr);
+  g_assert_cmpint (memcmp (m->params, expect, sizeof (float) * n), ==, 0);
+  iodine_trainer_swap_average (tr);
+  g_assert_cmpint (memcmp (m->params, theta, sizeof (float) * n), ==, 0);
+
+  /* through a checkpoint: the same weights, average and next steps */
+  char *path = g_build_filename (tmpdir, "average.ckpt", NULL);
+  g_assert_true (iodine_trainer_save_checkpoint (tr, path, NULL, &error));
+  g_assert_no_error (error);
+  IodineTensorFile *f = iodine_tensor_file_read (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (f->metadata, "train.average_decay"), ==, "0.75");
+  g_assert_cmpuint (f->tensors->len, ==, 4u * (guint) m->layout.n);
+  IodineTrainer *back = iodine_trainer_resume (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (iodine_trainer_options (back)->average_decay, ==, 0.75);
+  g_assert_null (iodine_model_metadata (iodine_trainer_model (back), "train.average_decay"));
+  for (int s = 0; s < 2; s++)
+    {
+      step_on_dataset (tr, ds, images);
+      step_on_dataset (back, ds, images);
+    }
+  IodineModel *mb = iodine_trainer_model (back);
+  g_assert_cmpint (memcmp (m->params, mb->params, sizeof (float) * n), ==, 0);
+  iodine_trainer_swap_average (tr);
+  iodine_trainer_swap_average (back);
+  g_assert_cmpint (memcmp (m->params, mb->params, sizeof (float) * n), ==, 0);
+  iodine_trainer_swap_average (tr);
+  iodine_trainer_swap_average (back);
+  iodine_trainer_free (back);
+
+  /* the same checkpoint without its average.* tensors */
+  IodineTensorView *views = g_new0 (IodineTensorView, f->tensors->len);
+  guint kept = 0;
+  for (guint i = 0; i < f->tensors->len; i++)
+    {
+      const IodineTensor *t = g_ptr_array_index (f->tensors, i);
+      if (g_str_has_prefix (t->name, "average."))
+        continue;
+      views[kept] = (IodineTensorView) { .name = t->name, .ndim = t->ndim, .data = t->data };
+      memcpy (views[kept].shape, t->shape, sizeof (int64_t) * t->ndim);
+      kept++;
+    }
+  char *bare = g_build_filename (tmpdir, "average-bare.ckpt", NULL);
+  g_assert_true (iodine_tensor_file_write (bare, views, kept, f->metadata, &error));
+  g_assert_no_error (error);
+  g_free (views);
+  iodine_tensor_file_free (f);
+  back = iodine_trainer_resume (bare, &error);
+  g_assert_no_error (error);
+  mb = iodine_trainer_model (back);
+  memcpy (theta, mb->params, sizeof (float) * n);
+  iodine_trainer_swap_average (back);
+  g_assert_cmpint (memcmp (mb->params, theta, sizeof (float) * n), ==, 0);
+  iodine_trainer_swap_average (back);
+  iodine_trainer_free (back);
+  iodine_trainer_free (tr);
+
+  /* switched on and off in the middle of a run */
+  tr = tiny_trainer (&c, B, 32, 0, 0.0, 1e-3);
+  m = iodine_trainer_model (tr);
+  step_on_dataset (tr, ds, images);
+  g_assert_false (iodine_trainer_has_average (tr));
+  o = *iodine_trainer_options (tr);
+  o.average_decay = 1.0;
+  g_assert_false (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "weight average"));
+  g_clear_error (&error);
+  o.average_decay = 0.5;
+  g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_no_error (error);
+  g_assert_true (iodine_trainer_has_average (tr));
+  memcpy (expect, m->params, sizeof (float) * n);
+  step_on_dataset (tr, ds, images);
+  for (size_t i = 0; i < n; i++)
+    expect[i] = 0.5f * expect[i] + 0.5f * m->params[i];
+  iodine_trainer_swap_average (tr);
+  g_assert_cmpint (memcmp (m->params, expect, sizeof (float) * n), ==, 0);
+  iodine_trainer_swap_average (tr);
+  o.average_decay = 0.0;
+  g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_false (iodine_trainer_has_average (tr));
+  memcpy (theta, m->params, sizeof (float) * n);
+  iodine_trainer_swap_average (tr); /* nothing to swap */
+  g_assert_cmpint (memcmp (m->params, theta, sizeof (float) * n), ==, 0);
+  g_assert_cmpstr (iodine_model_metadata (m, "train_history"), ==,
+                   "step 1: weight average off → 0.5; step 2: weight average 0.5 → off");
+  printf ("weight average: %s\n", iodine_model_metadata (m, "train_history"));
+
+  iodine_trainer_free (tr);
+  g_unlink (path);
+  g_unlink (bare);
+  g_free (path);
+  g_free (bare);
+  g_free (expect);
+  g_free (theta);
+  iodine_dataset_free (ds);
+  g_free (images);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -719,6 +858,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/nonfinite-step", test_nonfinite_step);
   g_test_add_func ("/trainer/checkpoint-contents", test_checkpoint_contents);
   g_test_add_func ("/trainer/bad-options-and-metadata", test_bad_options_and_metadata);
+  g_test_add_func ("/trainer/weight-average", test_weight_average);
   int rc = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);
