@@ -250,6 +250,22 @@ if [ $rc -eq 2 ] && grep -q "weight average's decay must be in \[0, 1)" avg1.err
   pass "--average-decay 1: exit 2, the decay's range named"
 else fail "--average-decay 1: exit $rc"; cat avg1.err; fi
 
+# --- --out-iterations: the weights' default T, training's own unchanged
+"$TRAIN" --resume avg.ckpt --steps 8 --out t10.st --out-iterations 10 --threads 1 \
+    > /dev/null 2> t10.err || { fail "--out-iterations 10"; cat t10.err; }
+if "$IODINE" info t10.st | grep -Eq '^ +iterations T +10$' \
+   && "$IODINE" info t10.st | grep -q 'train_options.*K 2, T 2' \
+   && "$IODINE" info avg.ckpt | grep -Eq '^ +iterations T +2$'; then
+  pass "--out-iterations 10: the weights run with T 10 by default, trained with T 2"
+else fail "--out-iterations"; "$IODINE" info t10.st; fi
+for bad in 0 101; do
+  "$TRAIN" --resume avg.ckpt --steps 8 --out t.st --out-iterations $bad > /dev/null 2> tbad.err
+  rc=$?
+  if [ $rc -eq 2 ] && grep -q -- "--out-iterations must be between 1 and 100, not $bad" tbad.err && [ ! -e t.st ]; then
+    pass "--out-iterations $bad: exit 2, the range named"
+  else fail "--out-iterations $bad: exit $rc"; cat tbad.err; fi
+done
+
 # --- resuming at another image size (a curriculum): same run, new size ----
 cp half.ckpt grow.ckpt
 "$TRAIN" --resume grow.ckpt --steps 8 --size 20x18 --checkpoint grow.ckpt --out grow.st \
