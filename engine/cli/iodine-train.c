@@ -239,8 +239,7 @@ write_weights (IodineTrainer *tr, const char *path, double fg_ari, int out_itera
                GError **error)
 {
   IodineModel *m = iodine_trainer_model (tr);
-  const IodineConfig *c = iodine_model_config (m);
-  if (!iodine_model_set_defaults (m, c->height, c->width, 0, out_iterations, error))
+  if (!iodine_model_set_defaults (m, 0, 0, 0, out_iterations, error))
     return FALSE;
   set_provenance (m, tr, fg_ari);
   iodine_model_remove_metadata_prefix (m, "train.");
