@@ -7,8 +7,8 @@
 
 gboolean
 iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, int count,
-                 int slots, int iterations, IodineEvalStats *stats, IodineResult **keep,
-                 int n_keep, GError **error)
+                 int slots, int iterations, IodineEvalStats *stats, IodineSceneScore *scenes,
+                 IodineResult **keep, int n_keep, GError **error)
 {
   const IodineConfig *c = iodine_model_config (model);
   const int H = iodine_dataset_height (ds), W = iodine_dataset_width (ds);
@@ -46,6 +46,8 @@ iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, in
           ok = FALSE;
           break;
         }
+      IodineSceneScore scene = { NAN, NAN, NAN, 0 };
+      double scene_purity = 0.0;
       if (has_labels)
         {
           /* purity of every labelled object */
@@ -68,8 +70,13 @@ iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, in
                 break;
               purity_sum += best / total;
               purity_n++;
+              scene_purity += best / total;
+              scene.objects++;
             }
+          if (scene.objects > 0)
+            scene.purity = scene_purity / scene.objects;
           double ari = iodine_fg_ari (labels, r->masks, r->slots, (int) P);
+          scene.ari = ari;
           if (!isnan (ari))
             {
               ari_sum += ari;
@@ -84,6 +91,9 @@ iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, in
       double mse = se / (P * 3);
       mse_sum += mse;
       mse_sq += mse * mse;
+      scene.mse = mse;
+      if (scenes)
+        scenes[i] = scene;
       if (keep && i < n_keep)
         keep[i] = r;
       else

@@ -18,11 +18,23 @@ typedef struct {
   double purity_mean;
 } IodineEvalStats;
 
+/* One scene's figures, for looking at where a model fails (iodine eval
+ * --scores): the averages above hide whether a model is a little wrong
+ * everywhere or badly wrong on one kind of scene. */
+typedef struct {
+  double ari;                 /* FG-ARI; NaN without labels or foreground */
+  double mse;
+  double purity;              /* mean over the scene's objects; NaN if none */
+  int objects;                /* labelled objects (0 without labels) */
+} IodineSceneScore;
+
 /* Decomposes samples first..first+count−1 of ds at the model's size with K
  * slots and T iterations (0: the model's defaults). The first n_keep results
- * are returned in keep[] (caller frees) for pictures; keep may be NULL. */
+ * are returned in keep[] (caller frees) for pictures; keep may be NULL.
+ * scenes, when not NULL, receives count per-scene scores. */
 gboolean iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, int count,
                           int slots, int iterations, IodineEvalStats *stats,
-                          IodineResult **keep, int n_keep, GError **error);
+                          IodineSceneScore *scenes, IodineResult **keep, int n_keep,
+                          GError **error);
 
 #endif

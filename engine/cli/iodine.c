@@ -264,12 +264,35 @@ cmd_info (int argc, char **argv)
   return CLI_OK;
 }
 
+/* One line per scene, in the dataset's order (scene i is sample i of the
+ * seed): a script can regenerate any scene and ask what made it hard.
+ * Written whole or not at all. */
+static gboolean
+write_scene_scores (const char *path, const IodineSceneScore *scenes, int count, GError **error)
+{
+  GString *csv = g_string_new ("scene,fg_ari,mse,purity,objects\n");
+  for (int i = 0; i < count; i++)
+    {
+      char ari[G_ASCII_DTOSTR_BUF_SIZE], mse[G_ASCII_DTOSTR_BUF_SIZE], pur[G_ASCII_DTOSTR_BUF_SIZE];
+      /* empty fields where a figure is undefined (no foreground, no labels) */
+      g_string_append_printf (csv, "%d,%s,%s,%s,%d\n", i,
+                              isnan (scenes[i].ari) ? "" : g_ascii_formatd (ari, sizeof ari, "%.6f", scenes[i].ari),
+                              g_ascii_formatd (mse, sizeof mse, "%.8f", scenes[i].mse),
+                              isnan (scenes[i].purity) ? "" : g_ascii_formatd (pur, sizeof pur, "%.6f", scenes[i].purity),
+                              scenes[i].objects);
+    }
+  gboolean ok = g_file_set_contents (path, csv->str, (gssize) csv->len, error);
+  g_string_free (csv, TRUE);
+  return ok;
+}
+
 static int
 cmd_eval (int argc, char **argv)
 {
   g_autofree char *weights = NULL;
   g_autofree char *dataset = NULL;
   g_autofree char *sheet = NULL;
+  g_autofree char *scores = NULL;
   int count = 100, slots = CLI_UNSET, iterations = CLI_UNSET;
   gint64 seed = 1000;
   GOptionEntry entries[] = {
@@ -280,6 +303,7 @@ cmd_eval (int argc, char **argv)
     { "slots", 'k', 0, G_OPTION_ARG_INT, &slots, "K (default: the weights')", "K" },
     { "iterations", 't', 0, G_OPTION_ARG_INT, &iterations, "T (default: the weights')", "T" },
     { "sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet, "Write an overview sheet of the first 6 scenes", "FILE.png" },
+    { "scores", 0, 0, G_OPTION_ARG_FILENAME, &scores, "Write every scene's FG-ARI, MSE, purity and object count as CSV", "FILE.csv" },
     { NULL }
   };
   int code = 0;
@@ -295,6 +319,8 @@ cmd_eval (int argc, char **argv)
   if (code_range != CLI_OK)
     return code_range;
   if (sheet && !cli_check_output (PROG, "--sheet", sheet))
+    return CLI_USAGE_ERROR;
+  if (scores && !cli_check_output (PROG, "--scores", scores))
     return CLI_USAGE_ERROR;
   GError *error = NULL;
   IodineModel *m = iodine_model_load (weights, &error);
@@ -319,8 +345,9 @@ cmd_eval (int argc, char **argv)
   IodineResult *keep[6] = { 0 };
   int n_keep = sheet ? MIN (6, count) : 0;
   int status = CLI_OK;
-  if (!iodine_evaluate (m, ds, 0, count, slots, iterations, &st, sheet ? keep : NULL, n_keep,
-                        &error))
+  g_autofree IodineSceneScore *per_scene = scores ? g_new (IodineSceneScore, count) : NULL;
+  if (!iodine_evaluate (m, ds, 0, count, slots, iterations, &st, per_scene, sheet ? keep : NULL,
+                        n_keep, &error))
     status = cli_fail (PROG, error);
   else
     {
@@ -334,6 +361,12 @@ cmd_eval (int argc, char **argv)
                 st.purity_mean);
       if (sheet && !iodine_sheet_write (sheet, keep, n_keep, 3, &error))
         status = cli_fail (PROG, error);
+      /* checked up front, so failing now (disk full, I/O) is a runtime error */
+      if (scores && status == CLI_OK && !write_scene_scores (scores, per_scene, count, &error))
+        {
+          cli_fail (PROG, error);
+          status = CLI_RUNTIME_ERROR;
+        }
     }
   for (int i = 0; i < n_keep; i++)
     iodine_result_free (keep[i]);

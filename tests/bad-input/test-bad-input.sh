@@ -168,6 +168,11 @@ run png-dir-parent-is-file 2 "cannot create the directory" \
   "$iodine" decompose -w "$W" "$img" --png-dir "$w/file/png"
 run png-dir-read-only 2 "cannot create the directory" \
   "$iodine" decompose -w "$W" "$img" --png-dir /proc/iodine-png
+run eval-scores-missing-dir 2 "the directory $O/missing does not exist" \
+  "$iodine" eval -w "$W" -n 1 --scores "$O/missing/scores.csv"
+run eval-scores-is-folder 2 "it is a directory" "$iodine" eval -w "$W" -n 1 --scores "$O"
+# the check before the work cannot see this one: the write fails after it (1)
+run eval-scores-read-only 1 "iodine-scores.csv" "$iodine" eval -w "$W" -n 1 --scores /proc/iodine-scores.csv
 
 # --- iodine-train --------------------------------------------------------------
 tr=("$train" --steps 1 --out "$O/t.safetensors" --checkpoint "$O/t.ckpt")

@@ -371,6 +371,35 @@ if [ $rc -eq 0 ] && grep -Eq '^FG-ARI +[-0-9.]+' eval.out; then
   pass "iodine eval: $(grep FG-ARI eval.out)"
 else fail "iodine eval (exit $rc)"; cat eval.out eval.err; fi
 
+# --scores: one line per scene, whose FG-ARI and MSE average to what eval prints
+"$IODINE" eval --weights w --dataset tetrominoes --count 5 --scores scores.csv > eval5.out 2> eval5.err
+rc=$?
+check=$(python3 - eval5.out scores.csv <<'PY'
+import csv, re, sys
+out = open(sys.argv[1]).read()
+ari = float(re.search(r'^FG-ARI +([-0-9.]+)', out, re.M).group(1))
+mse = float(re.search(r'^MSE +([-0-9.]+)', out, re.M).group(1))
+rows = list(csv.DictReader(open(sys.argv[2])))
+problems = []
+if [r['scene'] for r in rows] != [str(i) for i in range(5)]:
+    problems.append('scenes %s' % [r['scene'] for r in rows])
+if list(rows[0].keys()) != ['scene', 'fg_ari', 'mse', 'purity', 'objects']:
+    problems.append('columns %s' % list(rows[0].keys()))
+if any(r['objects'] != '3' for r in rows):
+    problems.append('objects %s' % [r['objects'] for r in rows])
+if any(not 0.0 <= float(r['purity']) <= 1.0 for r in rows):
+    problems.append('purity out of [0, 1]')
+mean_ari = sum(float(r['fg_ari']) for r in rows) / len(rows)
+mean_mse = sum(float(r['mse']) for r in rows) / len(rows)
+if abs(mean_ari - ari) > 6e-5 or abs(mean_mse - mse) > 6e-7:
+    problems.append('means %.5f %.7f, printed %.4f %.6f' % (mean_ari, mean_mse, ari, mse))
+print('; '.join(problems) or 'ok')
+PY
+)
+if [ $rc -eq 0 ] && [ "$check" = ok ]; then
+  pass "iodine eval --scores: 5 scenes whose means are the printed FG-ARI and MSE"
+else fail "iodine eval --scores (exit $rc): $check"; cat eval5.out eval5.err; fi
+
 if [ $FAILED -ne 0 ]; then
   echo "$FAILED checks failed"
   exit 1
