@@ -7,7 +7,8 @@
 
 gboolean
 iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, int count,
-                 int slots, int iterations, IodineEvalStats *stats, IodineSceneScore *scenes,
+                 int slots, int iterations, int restarts, IodineEvalStats *stats,
+                 IodineSceneScore *scenes,
                  IodineResult **keep, int n_keep, GError **error)
 {
   const IodineConfig *c = iodine_model_config (model);
@@ -32,6 +33,7 @@ iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, in
   iodine_run_options_init (&opt);
   opt.slots = slots;
   opt.iterations = iterations;
+  opt.restarts = restarts;
   opt.deterministic = TRUE;
   for (int i = 0; i < count && ok; i++)
     {

@@ -29,11 +29,12 @@ typedef struct {
 } IodineSceneScore;
 
 /* Decomposes samples first..first+count−1 of ds at the model's size with K
- * slots and T iterations (0: the model's defaults). The first n_keep results
+ * slots and T iterations (0: the model's defaults), each the best of
+ * restarts runs by loss (0 or 1: one run). The first n_keep results
  * are returned in keep[] (caller frees) for pictures; keep may be NULL.
  * scenes, when not NULL, receives count per-scene scores. */
 gboolean iodine_evaluate (const IodineModel *model, IodineDataset *ds, uint64_t first, int count,
-                          int slots, int iterations, IodineEvalStats *stats,
+                          int slots, int iterations, int restarts, IodineEvalStats *stats,
                           IodineSceneScore *scenes, IodineResult **keep, int n_keep,
                           GError **error);
 

@@ -4,6 +4,7 @@
 #include "net_private.h"
 #include "tensorfile.h"
 
+#include <math.h>
 #include <string.h>
 
 void
@@ -31,60 +32,30 @@ iodine_decompose_working_set (const IodineModel *m, int height, int width, int s
 typedef struct {
   IodineProgressFunc func;
   gpointer data;
-  int T;
+  int first;                  /* this restart's first iteration overall */
+  int last;                   /* the last iteration overall: R·(T+1) − 1 */
 } ProgressRelay;
 
 static gboolean
 relay (int t, double loss, gpointer data)
 {
   ProgressRelay *r = data;
-  return r->func (t, r->T, (float) loss, r->data);
+  return r->func (r->first + t, r->last, (float) loss, r->data);
 }
 
-IodineResult *
-iodine_decompose (const IodineModel *m, const float *image, int height, int width,
-                  const IodineRunOptions *options, GError **error)
+/* The run's seed advanced by r steps of the golden ratio increment, so that
+ * restart 0 is the plain run and the others are unrelated streams (the seed
+ * goes through splitmix64). */
+uint64_t
+iodine_restart_seed (uint64_t seed, int r)
 {
-  IodineRunOptions defaults;
-  if (!options)
-    {
-      iodine_run_options_init (&defaults);
-      options = &defaults;
-    }
-  const int K = options->slots > 0 ? options->slots : m->cfg.slots;
-  const int T = options->iterations > 0 ? options->iterations : m->cfg.iterations;
-  if (K < IODINE_MIN_SLOTS || K > IODINE_MAX_SLOTS)
-    {
-      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
-                   "%d slots requested; the number of slots must be between %d and %d", K,
-                   IODINE_MIN_SLOTS, IODINE_MAX_SLOTS);
-      return NULL;
-    }
-  if (options->iterations < 0 || T < 1 || T > IODINE_MAX_ITERATIONS)
-    {
-      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
-                   "%d iterations requested; the number of iterations must be between 1 and %d",
-                   options->iterations, IODINE_MAX_ITERATIONS);
-      return NULL;
-    }
-  if (height < 2 || width < 2)
-    {
-      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
-                   "the image is %d×%d pixels; at least 2×2 is needed", width, height);
-      return NULL;
-    }
-  size_t need = working_set (m, height, width, K, T);
-  if (need > IODINE_MAX_WORKING_SET)
-    {
-      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
-                   "decomposing %d×%d pixels into %d slots needs %.0f MiB, above the limit of "
-                   "%.0f MiB; use a smaller image",
-                   width, height, K, need / 1048576.0, IODINE_MAX_WORKING_SET / 1048576.0);
-      return NULL;
-    }
-  IodineNet *net = iodine_net_new (&m->cfg, &m->layout, 1, K, T, height, width, FALSE, error);
-  if (!net)
-    return NULL;
+  return seed + (uint64_t) r * 0x9e3779b97f4a7c15ULL;
+}
+
+static IodineResult *
+result_new (const IodineModel *m, const float *image, int height, int width, int K, int T,
+            GError **error)
+{
   const size_t P = (size_t) height * width;
   IodineResult *r = g_new0 (IodineResult, 1);
   r->slots = K;
@@ -106,23 +77,23 @@ iodine_decompose (const IodineModel *m, const float *image, int height, int widt
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
                    "not enough memory for the result of a %d×%d decomposition", width, height);
       iodine_result_free (r);
-      iodine_net_free (net);
       return NULL;
     }
-  /* Every slot starts from the same init.lambda, so with ε = 0 all slots
-   * would receive identical updates and stay identical (uniform masks): the
-   * samples are what breaks the symmetry, as in the paper. "Deterministic"
-   * therefore means reproducible: the noise comes from a fixed seed. */
+  return r;
+}
+
+/* One inference run on the planned net, its outputs copied into r. */
+static gboolean
+run_once (const IodineModel *m, IodineNet *net, const float *image, uint64_t seed,
+          ProgressRelay *pr, IodineResult *r, GError **error)
+{
+  const int K = r->slots, T = r->iterations;
+  const size_t P = (size_t) r->height * r->width;
   IodineRng rng;
-  iodine_rng_seed (&rng, options->deterministic ? IODINE_DETERMINISTIC_SEED : options->seed);
-  ProgressRelay pr = { options->progress, options->progress_data, T };
-  if (!iodine_net_forward (net, m->params, image, NULL, &rng,
-                           r->masks_per_iteration, options->progress ? relay : NULL, &pr, error))
-    {
-      iodine_result_free (r);
-      iodine_net_free (net);
-      return NULL;
-    }
+  iodine_rng_seed (&rng, seed);
+  if (!iodine_net_forward (net, m->params, image, NULL, &rng, r->masks_per_iteration,
+                           pr->func ? relay : NULL, pr, error))
+    return FALSE;
   memcpy (r->masks, net_masks (net, 0), sizeof (float) * K * P);
   const float *out = net_dec_out (net, 0);
   for (size_t i = 0; i < (size_t) K * P; i++)
@@ -139,8 +110,90 @@ iodine_decompose (const IodineModel *m, const float *image, int height, int widt
       r->nll[t] = (float) net->nll[t];
       r->kl[t] = (float) net->kl[t];
     }
+  return TRUE;
+}
+
+IodineResult *
+iodine_decompose (const IodineModel *m, const float *image, int height, int width,
+                  const IodineRunOptions *options, GError **error)
+{
+  IodineRunOptions defaults;
+  if (!options)
+    {
+      iodine_run_options_init (&defaults);
+      options = &defaults;
+    }
+  const int K = options->slots > 0 ? options->slots : m->cfg.slots;
+  const int T = options->iterations > 0 ? options->iterations : m->cfg.iterations;
+  const int R = options->restarts > 0 ? options->restarts : 1;
+  if (K < IODINE_MIN_SLOTS || K > IODINE_MAX_SLOTS)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "%d slots requested; the number of slots must be between %d and %d", K,
+                   IODINE_MIN_SLOTS, IODINE_MAX_SLOTS);
+      return NULL;
+    }
+  if (options->iterations < 0 || T < 1 || T > IODINE_MAX_ITERATIONS)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "%d iterations requested; the number of iterations must be between 1 and %d",
+                   options->iterations, IODINE_MAX_ITERATIONS);
+      return NULL;
+    }
+  if (options->restarts < 0 || R > IODINE_MAX_RESTARTS)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "%d restarts requested; the number of restarts must be between 1 and %d",
+                   options->restarts, IODINE_MAX_RESTARTS);
+      return NULL;
+    }
+  if (height < 2 || width < 2)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "the image is %d×%d pixels; at least 2×2 is needed", width, height);
+      return NULL;
+    }
+  size_t need = working_set (m, height, width, K, T);
+  if (need > IODINE_MAX_WORKING_SET)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY,
+                   "decomposing %d×%d pixels into %d slots needs %.0f MiB, above the limit of "
+                   "%.0f MiB; use a smaller image",
+                   width, height, K, need / 1048576.0, IODINE_MAX_WORKING_SET / 1048576.0);
+      return NULL;
+    }
+  IodineNet *net = iodine_net_new (&m->cfg, &m->layout, 1, K, T, height, width, FALSE, error);
+  if (!net)
+    return NULL;
+  /* Every slot starts from the same init.lambda, so with ε = 0 all slots
+   * would receive identical updates and stay identical (uniform masks): the
+   * samples are what breaks the symmetry, as in the paper. "Deterministic"
+   * therefore means reproducible: the noise comes from a fixed seed. */
+  const uint64_t seed = options->deterministic ? IODINE_DETERMINISTIC_SEED : options->seed;
+  ProgressRelay pr = { options->progress, options->progress_data, 0, R * (T + 1) - 1 };
+  IodineResult *best = NULL, *trial = NULL;
+  for (int r = 0; r < R; r++)
+    {
+      if (!trial)
+        trial = result_new (m, image, height, width, K, T, error);
+      pr.first = r * (T + 1);
+      if (!trial || !run_once (m, net, image, iodine_restart_seed (seed, r), &pr, trial, error))
+        {
+          g_clear_pointer (&best, iodine_result_free);
+          break;
+        }
+      /* the lower L_T wins, the earlier restart on a tie; a finite loss
+       * beats a NaN */
+      if (!best || trial->loss[T] < best->loss[T] || (isnan (best->loss[T]) && !isnan (trial->loss[T])))
+        {
+          IodineResult *loser = best;
+          best = trial;
+          trial = loser;
+        }
+    }
+  iodine_result_free (trial);
   iodine_net_free (net);
-  return r;
+  return best;
 }
 
 void

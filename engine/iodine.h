@@ -39,6 +39,7 @@ typedef enum { IODINE_COORDS_COS3 = 0, IODINE_COORDS_LINEAR = 1 } IodineCoords;
 #define IODINE_MIN_SLOTS 2
 #define IODINE_MAX_SLOTS 64
 #define IODINE_MAX_ITERATIONS 100
+#define IODINE_MAX_RESTARTS 64
 /* The largest working set iodine_decompose() accepts, in bytes: a run that
  * would need more is refused up front with IODINE_ERROR_MEMORY. */
 #define IODINE_MAX_WORKING_SET ((size_t) 4 << 30)
@@ -95,7 +96,8 @@ void iodine_model_remove_metadata_prefix (IodineModel *model, const char *prefix
 /* Total number of parameters. */
 size_t iodine_model_n_params (const IodineModel *model);
 
-/* Progress: called after every iteration t = 0..T with the loss L_t.
+/* Progress: called after every iteration t = 0..T with the loss L_t; with
+ * R restarts, iteration counts on through them, r·(T+1) + t of R·(T+1) − 1.
  * Return FALSE to cancel; the run then fails with IODINE_ERROR_CANCELLED. */
 typedef gboolean (*IodineProgressFunc) (int iteration, int iterations, float loss,
                                         gpointer user_data);
@@ -108,13 +110,24 @@ typedef struct {
    * seed says. (Not ε = 0: all slots start from the same λ, and without
    * noise they would stay identical.) */
   gboolean deterministic;
+  /* Runs inference this many times (0 or 1: once) from different samples
+   * and keeps the run with the lowest final loss L_T, the model's own
+   * objective (no ground truth): the noise that breaks the slots' symmetry
+   * decides which grouping a run settles in, and a poor one (two pieces of
+   * one colour in one slot) usually has a worse ELBO. Restart r draws from
+   * the seed advanced by r, so restart 0 is the single run. */
+  int restarts;
   IodineProgressFunc progress;
   gpointer progress_data;
 } IodineRunOptions;
 
 #define IODINE_DETERMINISTIC_SEED 0x10d14eULL
 
-/* Sets the defaults: model's K and T, seed 0, sampling. */
+/* The seed restart r of a run with this seed draws its samples from
+ * (restart 0: the seed itself). */
+uint64_t iodine_restart_seed (uint64_t seed, int restart);
+
+/* Sets the defaults: model's K and T, seed 0, sampling, one run. */
 void iodine_run_options_init (IodineRunOptions *options);
 
 /* The decomposition of one image (spec §6). All arrays are owned. */

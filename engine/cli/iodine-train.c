@@ -566,7 +566,7 @@ main (int argc, char **argv)
           /* validated is what would be shipped: the average, if kept */
           iodine_trainer_swap_average (tr);
           gboolean evaluated = iodine_evaluate (model, val, 0, a.val_count, o->slots,
-                                                o->iterations, &es, NULL, a.sheet ? keep : NULL,
+                                                o->iterations, 1, &es, NULL, a.sheet ? keep : NULL,
                                                 a.sheet ? 4 : 0, &error);
           iodine_trainer_swap_average (tr);
           if (!evaluated)

@@ -47,12 +47,27 @@ parse_command (const char *params, GOptionEntry *entries, int *argc, char ***arg
   return ok;
 }
 
+/* data: the iterations of one run, T + 1, to tell restarts apart */
 static gboolean
 progress_print (int t, int total, float loss, gpointer data)
 {
-  (void) data;
-  fprintf (stderr, "iteration %d/%d  loss %.2f\n", t, total, loss);
+  const int per_run = *(const int *) data, runs = (total + 1) / per_run;
+  if (runs > 1)
+    fprintf (stderr, "restart %d/%d  ", t / per_run + 1, runs);
+  fprintf (stderr, "iteration %d/%d  loss %.2f\n", t % per_run, per_run - 1, loss);
   return TRUE;
+}
+
+/* --restarts: CLI_UNSET becomes 1 */
+static int
+check_restarts (int *restarts)
+{
+  if (*restarts == CLI_UNSET)
+    *restarts = 1;
+  else if (*restarts < 1 || *restarts > IODINE_MAX_RESTARTS)
+    return cli_usage (PROG, "--restarts must be between 1 and %d, not %d", IODINE_MAX_RESTARTS,
+                      *restarts);
+  return CLI_OK;
 }
 
 /* --slots and --iterations: CLI_UNSET becomes 0 (the weights' default); any
@@ -91,8 +106,9 @@ remove_folder (const char *dir)
 }
 
 static int run_decompose (const char *image, const char *weights, const char *output,
-                          const char *png_dir, int slots, int iterations, gint64 seed,
-                          gboolean deterministic, gboolean native, gboolean verbose);
+                          const char *png_dir, int slots, int iterations, int restarts,
+                          gint64 seed, gboolean deterministic, gboolean native,
+                          gboolean verbose);
 
 static int
 cmd_decompose (int argc, char **argv)
@@ -101,7 +117,7 @@ cmd_decompose (int argc, char **argv)
   g_autofree char *weights = NULL;
   g_autofree char *output = NULL;
   g_autofree char *png_dir = NULL;
-  int slots = CLI_UNSET, iterations = CLI_UNSET, verbose = 0;
+  int slots = CLI_UNSET, iterations = CLI_UNSET, restarts = CLI_UNSET, verbose = 0;
   gint64 seed = 0;
   gboolean deterministic = FALSE, native = FALSE;
   GOptionEntry entries[] = {
@@ -110,6 +126,7 @@ cmd_decompose (int argc, char **argv)
     { "iterations", 't', 0, G_OPTION_ARG_INT, &iterations, "Refinement iterations T (1–100; default: the weights')", "T" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of the posterior samples (default 0)", "N" },
     { "deterministic", 'd', 0, G_OPTION_ARG_NONE, &deterministic, "Reproducible result: draw the samples from a fixed seed (--seed is ignored)", NULL },
+    { "restarts", 'r', 0, G_OPTION_ARG_INT, &restarts, "Run inference N times from different samples and keep the run with the lowest loss (1–64; default 1)", "N" },
     { "native-size", 0, 0, G_OPTION_ARG_NONE, &native, "Run at the image's own size instead of resizing to the weights' training size", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the decomposition tensors (safetensors)", "FILE" },
     { "png-dir", 0, 0, G_OPTION_ARG_FILENAME, &png_dir, "Write per-slot PNGs and an overview sheet into DIR", "DIR" },
@@ -126,6 +143,8 @@ cmd_decompose (int argc, char **argv)
   if (!output && !png_dir)
     return cli_usage (PROG, "nothing to write: give --output FILE and/or --png-dir DIR");
   int code_range = check_slots_iterations (&slots, &iterations);
+  if (code_range == CLI_OK)
+    code_range = check_restarts (&restarts);
   if (code_range != CLI_OK)
     return code_range;
   if (output && !cli_check_output (PROG, "--output", output))
@@ -141,8 +160,8 @@ cmd_decompose (int argc, char **argv)
                g_strerror (errno));
       return CLI_USAGE_ERROR;
     }
-  int status = run_decompose (argv[1], weights, output, png_dir, slots, iterations, seed,
-                              deterministic, native, verbose);
+  int status = run_decompose (argv[1], weights, output, png_dir, slots, iterations, restarts,
+                              seed, deterministic, native, verbose);
   if (status != CLI_OK && output && !output_existed)
     g_unlink (output);
   if (status != CLI_OK && png_dir_created)
@@ -152,8 +171,8 @@ cmd_decompose (int argc, char **argv)
 
 static int
 run_decompose (const char *image, const char *weights, const char *output, const char *png_dir,
-               int slots, int iterations, gint64 seed, gboolean deterministic, gboolean native,
-               gboolean verbose)
+               int slots, int iterations, int restarts, gint64 seed, gboolean deterministic,
+               gboolean native, gboolean verbose)
 {
   GError *error = NULL;
   IodineModel *model = iodine_model_load (weights, &error);
@@ -178,8 +197,13 @@ run_decompose (const char *image, const char *weights, const char *output, const
   opt.iterations = iterations;
   opt.seed = (uint64_t) seed;
   opt.deterministic = deterministic;
+  opt.restarts = restarts;
+  int per_run = (iterations > 0 ? iterations : cfg->iterations) + 1;
   if (verbose)
-    opt.progress = progress_print;
+    {
+      opt.progress = progress_print;
+      opt.progress_data = &per_run;
+    }
   IodineResult *r = iodine_decompose (model, img->rgb, img->height, img->width, &opt, &error);
   iodine_image_free (img);
   if (!r)
@@ -198,6 +222,7 @@ run_decompose (const char *image, const char *weights, const char *output, const
       g_hash_table_insert (md, "iterations", g_strdup_printf ("%d", r->iterations));
       g_hash_table_insert (md, "seed", g_strdup_printf ("%" G_GINT64_FORMAT, seed));
       g_hash_table_insert (md, "deterministic", g_strdup (deterministic ? "true" : "false"));
+      g_hash_table_insert (md, "restarts", g_strdup_printf ("%d", restarts));
       /* The paths were checked up front; failing now (disk full, I/O) is a
        * runtime error, as in iodine-train. */
       if (!iodine_result_save (r, output, md, &error))
@@ -293,7 +318,7 @@ cmd_eval (int argc, char **argv)
   g_autofree char *dataset = NULL;
   g_autofree char *sheet = NULL;
   g_autofree char *scores = NULL;
-  int count = 100, slots = CLI_UNSET, iterations = CLI_UNSET;
+  int count = 100, slots = CLI_UNSET, iterations = CLI_UNSET, restarts = CLI_UNSET;
   gint64 seed = 1000;
   GOptionEntry entries[] = {
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &weights, "Weights file (required)", "FILE" },
@@ -302,6 +327,7 @@ cmd_eval (int argc, char **argv)
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of the scenes (default 1000; use one not used in training)", "S" },
     { "slots", 'k', 0, G_OPTION_ARG_INT, &slots, "K (default: the weights')", "K" },
     { "iterations", 't', 0, G_OPTION_ARG_INT, &iterations, "T (default: the weights')", "T" },
+    { "restarts", 'r', 0, G_OPTION_ARG_INT, &restarts, "Runs per scene, the lowest loss kept (default 1)", "N" },
     { "sheet", 0, 0, G_OPTION_ARG_FILENAME, &sheet, "Write an overview sheet of the first 6 scenes", "FILE.png" },
     { "scores", 0, 0, G_OPTION_ARG_FILENAME, &scores, "Write every scene's FG-ARI, MSE, purity and object count as CSV", "FILE.csv" },
     { NULL }
@@ -316,6 +342,8 @@ cmd_eval (int argc, char **argv)
   if (count < 1 || count > 1000000)
     return cli_usage (PROG, "--count must be between 1 and 1000000");
   int code_range = check_slots_iterations (&slots, &iterations);
+  if (code_range == CLI_OK)
+    code_range = check_restarts (&restarts);
   if (code_range != CLI_OK)
     return code_range;
   if (sheet && !cli_check_output (PROG, "--sheet", sheet))
@@ -346,12 +374,15 @@ cmd_eval (int argc, char **argv)
   int n_keep = sheet ? MIN (6, count) : 0;
   int status = CLI_OK;
   g_autofree IodineSceneScore *per_scene = scores ? g_new (IodineSceneScore, count) : NULL;
-  if (!iodine_evaluate (m, ds, 0, count, slots, iterations, &st, per_scene, sheet ? keep : NULL,
-                        n_keep, &error))
+  if (!iodine_evaluate (m, ds, 0, count, slots, iterations, restarts, &st, per_scene,
+                        sheet ? keep : NULL, n_keep, &error))
     status = cli_fail (PROG, error);
   else
     {
-      printf ("%s on %d %s scenes (seed %" G_GINT64_FORMAT ")\n", weights, count, name, seed);
+      printf ("%s on %d %s scenes (seed %" G_GINT64_FORMAT ")", weights, count, name, seed);
+      if (restarts > 1)
+        printf (", the best of %d restarts by loss", restarts);
+      printf ("\n");
       if (st.ari_count > 0)
         printf ("FG-ARI  %.4f ± %.4f  (%d scenes with foreground)\n", st.ari_mean, st.ari_std,
                 st.ari_count);

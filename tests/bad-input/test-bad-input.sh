@@ -121,6 +121,9 @@ run slots-0 2 "--slots must be between 2 and 64, not 0" "${dec[@]}" -w "$W" --sl
 run slots-100000 2 "--slots must be between 2 and 64, not 100000" "${dec[@]}" -w "$W" --slots 100000
 run iterations-0 2 "--iterations must be between 1 and 100, not 0" "${dec[@]}" -w "$W" --iterations 0
 run iterations-101 2 "--iterations must be between 1 and 100, not 101" "${dec[@]}" -w "$W" --iterations 101
+run restarts-0 2 "--restarts must be between 1 and 64, not 0" "${dec[@]}" -w "$W" --restarts 0
+run restarts-65 2 "--restarts must be between 1 and 64, not 65" "${dec[@]}" -w "$W" --restarts 65
+run eval-restarts-0 2 "--restarts must be between 1 and 64, not 0" "$iodine" eval -w "$W" -n 1 --restarts 0
 run slots-not-a-number 2 "Cannot parse integer value" "${dec[@]}" -w "$W" --slots two
 run unknown-option 2 "Unknown option --colour" "${dec[@]}" -w "$W" --colour
 run no-weights 2 "needs --weights" "${dec[@]}"

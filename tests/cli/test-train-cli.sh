@@ -365,6 +365,37 @@ if [ $rc -eq 0 ] && [ -s out.safetensors ] && [ "$n_png" -ge 2 ] \
   pass "iodine decompose: exit 0, tensors and $n_png PNGs"
 else fail "iodine decompose (exit $rc, $n_png PNGs)"; cat dec.out dec.err; fi
 
+# --restarts 3 keeps a run no worse than restart 0, which is the plain run
+# of the same seed (tests/engine/test-restarts.c checks the choice exactly)
+"$IODINE" decompose --weights w --seed 7 --output one.safetensors scene.png > r1.out 2> r1.err
+rc1=$?
+"$IODINE" decompose --weights w --seed 7 --restarts 3 --verbose --output three.safetensors \
+    scene.png > r3.out 2> r3.err
+rc3=$?
+check=$(python3 - one.safetensors three.safetensors <<'PY'
+import json, struct, sys
+def final_loss_and_meta(path):
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        h = json.loads(f.read(n))
+        data = f.read()
+    a, b = h['loss']['data_offsets']
+    losses = struct.unpack('<%df' % ((b - a) // 4), data[a:b])
+    return losses[-1], h['__metadata__']
+l1, m1 = final_loss_and_meta(sys.argv[1])
+l3, m3 = final_loss_and_meta(sys.argv[2])
+problems = []
+if m1.get('restarts') != '1' or m3.get('restarts') != '3':
+    problems.append('metadata restarts %s, %s' % (m1.get('restarts'), m3.get('restarts')))
+if not l3 <= l1:
+    problems.append('final loss %.3f with 3 restarts, %.3f with one' % (l3, l1))
+print('; '.join(problems) or 'ok')
+PY
+)
+if [ $rc1 -eq 0 ] && [ $rc3 -eq 0 ] && [ "$check" = ok ] && grep -q '^restart 3/3  iteration' r3.err; then
+  pass "iodine decompose --restarts 3: a final loss no higher than one run's, restarts in the metadata and the progress"
+else fail "iodine decompose --restarts (exit $rc1, $rc3): $check"; cat r1.err r3.err; fi
+
 "$IODINE" eval --weights w --dataset tetrominoes --count 4 > eval.out 2> eval.err
 rc=$?
 if [ $rc -eq 0 ] && grep -Eq '^FG-ARI +[-0-9.]+' eval.out; then
