@@ -29,6 +29,13 @@ iodine_plugin_values_validate (const IodineDecomposeValues *values, GError **err
                    IODINE_ITERATIONS_MIN, IODINE_ITERATIONS_MAX, values->iterations);
       return FALSE;
     }
+  if (values->restarts < IODINE_RESTARTS_MIN || values->restarts > IODINE_RESTARTS_MAX)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "restarts must be between %d and %d, got %d",
+                   IODINE_RESTARTS_MIN, IODINE_RESTARTS_MAX, values->restarts);
+      return FALSE;
+    }
   if (values->seed < -1)
     {
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
@@ -359,6 +366,7 @@ iodine_decomposition_compute (const IodineModel *model, IodineRegion *region,
   iodine_run_options_init (&opt);
   opt.slots = values->slots;
   opt.iterations = values->iterations;
+  opt.restarts = values->restarts;
   opt.seed = pick_seed (values->seed);
   opt.deterministic = values->deterministic;
   EngineProgress ep = { progress, progress_data, FALSE };

@@ -179,6 +179,7 @@ query (void)
     { GIMP_PDB_INT32, "deterministic", "Reproducible: draw the samples from a fixed seed, ignoring the seed argument (TRUE, FALSE)" },
     { GIMP_PDB_STRING, "weights", "Weights file (.safetensors); empty: the default shipped model" },
     { GIMP_PDB_STRING, "content", "Layer content: \"original\" (original pixels, inpainted where occluded) or \"reconstruction\"" },
+    { GIMP_PDB_INT32, "restarts", "Inference runs from different samples, the one with the lowest loss kept (1-16)" },
   };
   gimp_plugin_domain_register (GETTEXT_PACKAGE, IODINE_LOCALEDIR);
   gimp_install_procedure (IODINE_PROCEDURE,
@@ -247,10 +248,11 @@ run (const gchar *name, gint nparams, const GimpParam *param,
 #endif
       break;
     case GIMP_RUN_NONINTERACTIVE:
-      if (nparams != 9)
+      /* 9: a caller from before restarts, which get their default */
+      if (nparams != 9 && nparams != 10)
         {
           g_set_error (&error, IODINE_ERROR, IODINE_ERROR_INVALID,
-                       "%s takes 9 arguments, got %d", IODINE_PROCEDURE, nparams);
+                       "%s takes 10 arguments, got %d", IODINE_PROCEDURE, nparams);
           status = GIMP_PDB_CALLING_ERROR;
           break;
         }
@@ -258,6 +260,8 @@ run (const gchar *name, gint nparams, const GimpParam *param,
       v.iterations = param[4].data.d_int32;
       v.seed = param[5].data.d_int32;
       v.deterministic = param[6].data.d_int32 != 0;
+      if (nparams == 10)
+        v.restarts = param[9].data.d_int32;
       {
         const char *weights = param[7].data.d_string ? param[7].data.d_string : "";
         if (strlen (weights) >= sizeof v.weights)

@@ -188,13 +188,15 @@ iodine_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
 
   IodineDecomposeValues v;
   iodine_decompose_values_init (&v);
-  int slots = 0, iterations = 0, seed = 0;
+  int slots = 0, iterations = 0, seed = 0, restarts = 0;
   gboolean deterministic = FALSE;
   char *weights = NULL;
   g_object_get (config, "slots", &slots, "iterations", &iterations, "seed", &seed,
-                "deterministic", &deterministic, "weights", &weights, NULL);
+                "deterministic", &deterministic, "weights", &weights, "restarts", &restarts,
+                NULL);
   v.slots = slots;
   v.iterations = iterations;
+  v.restarts = restarts;
   v.seed = seed;
   v.deterministic = deterministic;
   if (weights && strlen (weights) >= sizeof v.weights)
@@ -218,7 +220,8 @@ iodine_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
       g_object_set (config, "slots", v.slots, "iterations", v.iterations,
                     "seed", (int) CLAMP (v.seed, -1, G_MAXINT),
                     "deterministic", v.deterministic, "weights", v.weights,
-                    "content", iodine_plugin_content_name (v.content), NULL);
+                    "content", iodine_plugin_content_name (v.content),
+                    "restarts", v.restarts, NULL);
     }
   if (!iodine_plugin_values_validate (&v, &error))
     return fail (procedure, GIMP_PDB_CALLING_ERROR, error);
@@ -286,6 +289,11 @@ iodine_create_procedure (GimpPlugIn *plug_in, const gchar *name)
                                                                    "reconstruction", IODINE_CONTENT_RECONSTRUCTION, _("Reconstruction"), NULL,
                                                                    NULL),
                                       "original", G_PARAM_READWRITE);
+  /* last, so that callers from before it keep their argument positions */
+  gimp_procedure_add_int_argument (procedure, "restarts", _("Res_tarts"),
+                                   _("Inference runs from different samples, the one with the lowest loss kept (1-16)"),
+                                   IODINE_RESTARTS_MIN, IODINE_RESTARTS_MAX,
+                                   IODINE_RESTARTS_DEFAULT, G_PARAM_READWRITE);
   return procedure;
 }
 

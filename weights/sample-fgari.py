@@ -3,7 +3,7 @@
 its ground truth (tests/gimp/make-sample.sh --labels): how well the weights
 split the picture the plug-in's tests and README use into its four shapes.
 
-    weights/sample-fgari.py WEIGHTS [--slots K] [--iterations T] [--seed N] [--build DIR]
+    weights/sample-fgari.py WEIGHTS [--slots K] [--iterations T] [--restarts R] [--seed N] [--build DIR]
 
 Runs `iodine decompose --deterministic` (the picture resized to the weights'
 training size), takes each pixel's most probable slot and compares it with
@@ -77,6 +77,7 @@ def main():
     p.add_argument("weights")
     p.add_argument("--slots", type=int)
     p.add_argument("--iterations", type=int, help="refinement iterations (default: the weights')")
+    p.add_argument("--restarts", type=int, help="inference runs, the lowest loss kept (default 1)")
     p.add_argument("--seed", type=int, help="posterior samples' seed (default: --deterministic)")
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     a = p.parse_args()
@@ -88,6 +89,8 @@ def main():
             cmd += ["--slots", str(a.slots)]
         if a.iterations:
             cmd += ["--iterations", str(a.iterations)]
+        if a.restarts:
+            cmd += ["--restarts", str(a.restarts)]
         cmd += ["--seed", str(a.seed)] if a.seed is not None else ["--deterministic"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         k, h, w, m = read_masks(out)

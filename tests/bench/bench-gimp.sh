@@ -45,6 +45,6 @@ IODINE_TIMING=1 timeout 600 "$GIMP" -i -d -f -g "$TMP/gimprc" -b "
 (let* ((img $load))
   (gimp-image-scale img $W $H)
   (let ((layer (car (gimp-image-get-active-layer img))))
-    (plug-in-iodine-decompose RUN-NONINTERACTIVE img layer 4 5 1 TRUE \"$WEIGHTS\" \"original\")
+    (plug-in-iodine-decompose RUN-NONINTERACTIVE img layer 4 5 1 TRUE \"$WEIGHTS\" \"original\" 1)
     (gimp-image-delete img)))" -b '(gimp-quit 0)' > "$TMP/log" 2>&1 || { cat "$TMP/log"; exit 1; }
 grep "^iodine-timing" "$TMP/log" | sed 's/^iodine-timing: /  /'

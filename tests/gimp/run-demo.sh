@@ -31,7 +31,7 @@ cat > "$TMP/demo.scm" <<'SCM'
   (gimp-plugin-enable-precision)
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE sample sample)))
          (source (car (gimp-image-get-active-layer image))))
-    (plug-in-iodine-decompose RUN-NONINTERACTIVE image source slots 5 1 TRUE weights "original")
+    (plug-in-iodine-decompose RUN-NONINTERACTIVE image source slots 5 1 TRUE weights "original" 1)
     (gimp-xcf-save 0 image source (string-append outdir "/sample-objects.xcf")
                    (string-append outdir "/sample-objects.xcf"))
     ; every layer of the "Objects" group, mask applied, as its own PNG

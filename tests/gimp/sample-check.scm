@@ -52,7 +52,7 @@
 (define (iodine-sample-test sample labels slots min-layers min-share area-factor min-distinct min-own)
   (let* ((image (iodine-load-image sample))
          (source (iodine-source-layer image)))
-    (iodine-check (iodine-run-ok (lambda () (iodine-decompose image source slots 5 1 TRUE "" "original")))
+    (iodine-check (iodine-run-ok (lambda () (iodine-decompose image source slots 5 1 TRUE "" "original" 1)))
                   "sample, default model: the call succeeds")
     (let ((group (car (gimp-image-get-layer-by-name image "Objects"))))
       (iodine-check (> group 0) "sample: layer group Objects exists")

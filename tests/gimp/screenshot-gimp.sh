@@ -57,10 +57,10 @@ export IODINE_WEIGHTS_DIR="$TMP"
 
 after="(let ((p (open-output-file \"$TMP/after.txt\"))) (write (list (car (gimp-image-get-layer-by-name image \"Objects\")) n-layers) p) (close-output-port p))"
 if [ $GIMP_MAJOR = 3 ]; then
-  batch="(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\"))) (layer (vector-ref (car (gimp-image-get-layers image)) 0))) (gimp-display-new image) (gimp-displays-flush) (catch #f (plug-in-iodine-decompose RUN-INTERACTIVE image (vector layer) 4 5 -1 FALSE \"\" \"original\")) (let ((n-layers (vector-length (car (gimp-image-get-layers image))))) $after))"
+  batch="(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\"))) (layer (vector-ref (car (gimp-image-get-layers image)) 0))) (gimp-display-new image) (gimp-displays-flush) (catch #f (plug-in-iodine-decompose RUN-INTERACTIVE image (vector layer) 4 5 -1 FALSE \"\" \"original\" 1)) (let ((n-layers (vector-length (car (gimp-image-get-layers image))))) $after))"
   gimp-3.0 -d -f -s -g "$TMP/gimprc" --batch-interpreter plug-in-script-fu-eval -b "$batch" > "$TMP/gimp.log" 2>&1 &
 else
-  batch="(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\" \"sample.png\"))) (layer (car (gimp-image-get-active-layer image)))) (gimp-display-new image) (gimp-displays-flush) (catch #f (plug-in-iodine-decompose RUN-INTERACTIVE image layer 4 5 -1 FALSE \"\" \"original\")) (let ((n-layers (car (gimp-image-get-layers image)))) $after))"
+  batch="(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/sample.png\" \"sample.png\"))) (layer (car (gimp-image-get-active-layer image)))) (gimp-display-new image) (gimp-displays-flush) (catch #f (plug-in-iodine-decompose RUN-INTERACTIVE image layer 4 5 -1 FALSE \"\" \"original\" 1)) (let ((n-layers (car (gimp-image-get-layers image)))) $after))"
   gimp-2.10 -d -f -s -g "$TMP/gimprc" -b "$batch" > "$TMP/gimp.log" 2>&1 &
 fi
 gpid=$!

@@ -29,6 +29,16 @@ test_values (void)
   g_assert_false (iodine_plugin_values_validate (&v, &error));
   g_assert_nonnull (strstr (error->message, "iterations"));
   g_clear_error (&error);
+  v.iterations = 3;
+  for (int restarts = 0; restarts <= IODINE_RESTARTS_MAX + 1; restarts += IODINE_RESTARTS_MAX + 1)
+    {
+      v.restarts = restarts;
+      g_assert_false (iodine_plugin_values_validate (&v, &error));
+      g_assert_nonnull (strstr (error->message, "restarts must be between 1 and 16"));
+      g_clear_error (&error);
+    }
+  v.restarts = IODINE_RESTARTS_MAX;
+  g_assert_true (iodine_plugin_values_validate (&v, &error));
   /* an image too large is refused before anything is allocated */
   g_assert_null (iodine_region_new (20000, 20000, FALSE, &error));
   g_assert_error (error, IODINE_ERROR, IODINE_ERROR_MEMORY);

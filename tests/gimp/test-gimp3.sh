@@ -109,7 +109,7 @@ if [ -n "$BENCH" ]; then
           (gimp-image-scale img ${B_SIZE%x*} ${B_SIZE#*x})
           (plug-in-iodine-decompose RUN-NONINTERACTIVE img
             (vector (vector-ref (car (gimp-image-get-layers img)) 0)) 4 5 1 TRUE
-            \"/tmp/iodine-gimp3/weights.safetensors\" \"original\")
+            \"/tmp/iodine-gimp3/weights.safetensors\" \"original\" 1)
           (gimp-image-delete img))" > "$CHROOT/tmp/iodine-gimp3/gimp.log" 2>&1
   grep "^iodine-timing" "$CHROOT/tmp/iodine-gimp3/gimp.log" | sed 's/^iodine-timing: /  /' ||
     { tail -n 30 "$CHROOT/tmp/iodine-gimp3/gimp.log"; exit 1; }

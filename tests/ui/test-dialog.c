@@ -236,6 +236,7 @@ exercise_next (gpointer data)
       CHECK (gtk_widget_get_sensitive (ok));
       gtk_adjustment_set_value (spin_adjustment (dialog, "iodine-slots"), 6);
       gtk_adjustment_set_value (spin_adjustment (dialog, "iodine-iterations"), 7);
+      gtk_adjustment_set_value (spin_adjustment (dialog, "iodine-restarts"), 2);
       break;
     case 1:
       /* Resample: a new seed, sampling on; a change while it runs cancels it */
@@ -419,9 +420,10 @@ main (int argc, char **argv)
 
   ok = iodine_dialog_run (&setup, &values);
   if (ok)
-    g_print ("slots=%d iterations=%d seed=%" G_GINT64_FORMAT " deterministic=%d weights=%s content=%d\n",
+    g_print ("slots=%d iterations=%d seed=%" G_GINT64_FORMAT " deterministic=%d weights=%s content=%d"
+             " restarts=%d\n",
              values.slots, values.iterations, values.seed, values.deterministic,
-             values.weights, (int) values.content);
+             values.weights, (int) values.content, values.restarts);
   else
     g_print ("cancelled\n");
 
@@ -431,6 +433,7 @@ main (int argc, char **argv)
       CHECK (exercise_step == 7);
       CHECK (values.slots == 6);
       CHECK (values.iterations == 8);
+      CHECK (values.restarts == 2);
       CHECK (values.deterministic);
       CHECK (values.seed >= 0 && values.seed <= G_MAXINT32);
       CHECK (strcmp (values.weights, exercise_model_path) == 0);
