@@ -7,9 +7,11 @@
 
 Every scene is regenerated bit for bit by tests/reference/datasets_ref.py
 (needs numpy: Debian's python3-numpy) and put in one group:
-  apart                  no two pieces share a block edge
-  touching               pieces share an edge, but never two of one colour
-  same colour touching   two pieces of one colour share an edge: the bevel
+  three colours          every piece has its own colour
+  a colour twice, apart  two (or three) pieces share a colour, but no two
+                         of them share a block edge
+  a colour twice, touching
+                         two pieces of one colour share an edge: the bevel
                          that marks a block's edge is the same inside a
                          piece and between the two, so only the pieces'
                          shapes tell them apart
@@ -30,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
 import datasets_ref  # noqa: E402
 
-GROUPS = ("apart", "touching", "same colour touching")
+GROUPS = ("three colours", "a colour twice, apart", "a colour twice, touching")
 
 
 def scene_group(seed, index):
@@ -42,11 +44,11 @@ def scene_group(seed, index):
     for a, b in ((grid[:, :-1], grid[:, 1:]), (grid[:-1, :], grid[1:, :])):
         contact = (a != 0) & (b != 0) & (a != b)
         pairs.update(zip(a[contact].tolist(), b[contact].tolist()))
-    if not pairs:
-        return "apart"
+    if len(set(colour.values())) == len(colour):
+        return "three colours"
     if any(colour[p] == colour[q] for p, q in pairs):
-        return "same colour touching"
-    return "touching"
+        return "a colour twice, touching"
+    return "a colour twice, apart"
 
 
 def run_eval(args, path):
