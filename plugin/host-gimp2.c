@@ -252,7 +252,8 @@ run (const gchar *name, gint nparams, const GimpParam *param,
       if (nparams != 9 && nparams != 10)
         {
           g_set_error (&error, IODINE_ERROR, IODINE_ERROR_INVALID,
-                       "%s takes 10 arguments, got %d", IODINE_PROCEDURE, nparams);
+                       "%s takes 10 arguments (9 without restarts), got %d",
+                       IODINE_PROCEDURE, nparams);
           status = GIMP_PDB_CALLING_ERROR;
           break;
         }
