@@ -32,15 +32,25 @@ iodine_decompose_working_set (const IodineModel *m, int height, int width, int s
 typedef struct {
   IodineProgressFunc func;
   gpointer data;
-  int first;                  /* this restart's first iteration overall */
-  int last;                   /* the last iteration overall: R·(T+1) − 1 */
+  int restart, restarts, iterations;
 } ProgressRelay;
 
+/* The net reports iteration t of one run; the caller is told which restart
+ * it is and how much of the whole job is done. */
 static gboolean
 relay (int t, double loss, gpointer data)
 {
-  ProgressRelay *r = data;
-  return r->func (r->first + t, r->last, (float) loss, r->data);
+  const ProgressRelay *r = data;
+  const int per_run = r->iterations + 1;
+  IodineProgress p = {
+    .restart = r->restart,
+    .restarts = r->restarts,
+    .iteration = t,
+    .iterations = r->iterations,
+    .loss = (float) loss,
+    .fraction = (double) (r->restart * per_run + t + 1) / ((double) r->restarts * per_run),
+  };
+  return r->func (&p, r->data);
 }
 
 /* The run's seed advanced by r steps of the golden ratio increment, so that
@@ -170,13 +180,13 @@ iodine_decompose (const IodineModel *m, const float *image, int height, int widt
    * samples are what breaks the symmetry, as in the paper. "Deterministic"
    * therefore means reproducible: the noise comes from a fixed seed. */
   const uint64_t seed = options->deterministic ? IODINE_DETERMINISTIC_SEED : options->seed;
-  ProgressRelay pr = { options->progress, options->progress_data, 0, R * (T + 1) - 1 };
+  ProgressRelay pr = { options->progress, options->progress_data, 0, R, T };
   IodineResult *best = NULL, *trial = NULL;
   for (int r = 0; r < R; r++)
     {
       if (!trial)
         trial = result_new (m, image, height, width, K, T, error);
-      pr.first = r * (T + 1);
+      pr.restart = r;
       if (!trial || !run_once (m, net, image, iodine_restart_seed (seed, r), &pr, trial, error))
         {
           g_clear_pointer (&best, iodine_result_free);

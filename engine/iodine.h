@@ -96,11 +96,17 @@ void iodine_model_remove_metadata_prefix (IodineModel *model, const char *prefix
 /* Total number of parameters. */
 size_t iodine_model_n_params (const IodineModel *model);
 
-/* Progress: called after every iteration t = 0..T with the loss L_t; with
- * R restarts, iteration counts on through them, r·(T+1) + t of R·(T+1) − 1.
- * Return FALSE to cancel; the run then fails with IODINE_ERROR_CANCELLED. */
-typedef gboolean (*IodineProgressFunc) (int iteration, int iterations, float loss,
-                                        gpointer user_data);
+/* What a progress callback is told after every iteration t = 0..T of every
+ * restart r = 0..R−1. */
+typedef struct {
+  int restart, restarts;      /* r, from 0, of R runs */
+  int iteration, iterations;  /* t of T, within the run */
+  float loss;                 /* L_t of this run */
+  double fraction;            /* share of the whole job done, in (0, 1] */
+} IodineProgress;
+
+/* Return FALSE to cancel; the run then fails with IODINE_ERROR_CANCELLED. */
+typedef gboolean (*IodineProgressFunc) (const IodineProgress *progress, gpointer user_data);
 
 typedef struct {
   int slots;                  /* K ≥ 2; 0: the model's default */

@@ -284,11 +284,10 @@ typedef struct {
 } EngineProgress;
 
 static gboolean
-engine_progress (int iteration, int iterations, float loss, gpointer user_data)
+engine_progress (const IodineProgress *progress, gpointer user_data)
 {
   EngineProgress *p = user_data;
-  (void) loss;
-  if (p->progress && !p->progress (0.9 * (iteration + 1) / (iterations + 1), p->data))
+  if (p->progress && !p->progress (0.9 * progress->fraction, p->data))
     {
       p->cancelled = TRUE;
       return FALSE;

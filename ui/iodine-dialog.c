@@ -388,18 +388,16 @@ static gboolean progress_idle (gpointer data);
 static gboolean job_done_idle (gpointer data);
 
 static gboolean
-job_progress (int iteration, int iterations, float loss, gpointer user_data)
+job_progress (const IodineProgress *progress, gpointer user_data)
 {
   Job *job = user_data;
   Progress *p = g_new (Progress, 1);
-  /* the engine counts on through the restarts: r·(T+1) + t */
-  const int per_run = job->iterations + 1;
   p->job = job_ref (job);
-  p->run = iteration / per_run;
-  p->runs = (iterations + 1) / per_run;
-  p->iteration = iteration % per_run;
-  p->iterations = per_run - 1;
-  p->loss = loss;
+  p->run = progress->restart;
+  p->runs = progress->restarts;
+  p->iteration = progress->iteration;
+  p->iterations = progress->iterations;
+  p->loss = progress->loss;
   g_idle_add (progress_idle, p);
   return !g_atomic_int_get (&job->cancelled);
 }
@@ -1174,6 +1172,7 @@ build_preview_column (Dialog *d)
   d->spinner = gtk_spinner_new ();
   gtk_box_pack_start (GTK_BOX (row), d->spinner, FALSE, FALSE, 0);
   d->status_label = gtk_label_new (NULL);
+  gtk_widget_set_name (d->status_label, "iodine-status");
   gtk_label_set_xalign (GTK_LABEL (d->status_label), 0.0);
   gtk_label_set_line_wrap (GTK_LABEL (d->status_label), TRUE);
   gtk_label_set_max_width_chars (GTK_LABEL (d->status_label), 40);

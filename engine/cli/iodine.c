@@ -47,14 +47,14 @@ parse_command (const char *params, GOptionEntry *entries, int *argc, char ***arg
   return ok;
 }
 
-/* data: the iterations of one run, T + 1, to tell restarts apart */
+/* --verbose: every iteration's loss on stderr */
 static gboolean
-progress_print (int t, int total, float loss, gpointer data)
+progress_print (const IodineProgress *p, gpointer data)
 {
-  const int per_run = *(const int *) data, runs = (total + 1) / per_run;
-  if (runs > 1)
-    fprintf (stderr, "restart %d/%d  ", t / per_run + 1, runs);
-  fprintf (stderr, "iteration %d/%d  loss %.2f\n", t % per_run, per_run - 1, loss);
+  (void) data;
+  if (p->restarts > 1)
+    fprintf (stderr, "restart %d/%d  ", p->restart + 1, p->restarts);
+  fprintf (stderr, "iteration %d/%d  loss %.2f\n", p->iteration, p->iterations, p->loss);
   return TRUE;
 }
 
@@ -198,12 +198,8 @@ run_decompose (const char *image, const char *weights, const char *output, const
   opt.seed = (uint64_t) seed;
   opt.deterministic = deterministic;
   opt.restarts = restarts;
-  int per_run = (iterations > 0 ? iterations : cfg->iterations) + 1;
   if (verbose)
-    {
-      opt.progress = progress_print;
-      opt.progress_data = &per_run;
-    }
+    opt.progress = progress_print;
   IodineResult *r = iodine_decompose (model, img->rgb, img->height, img->width, &opt, &error);
   iodine_image_free (img);
   if (!r)

@@ -110,19 +110,26 @@ test_keeps_the_lowest_loss (Fixture *fx, gconstpointer data)
 }
 
 typedef struct {
-  int calls, last_total, next, cancel_at;
+  int calls, runs, iterations, cancel_at;
+  double last_fraction;
 } Progress;
 
+/* Reports must come in order: restart r = 0..R−1, within it t = 0..T, the
+ * fraction rising to exactly 1 at the last one. */
 static gboolean
-count_progress (int iteration, int iterations, float loss, gpointer data)
+count_progress (const IodineProgress *pr, gpointer data)
 {
   Progress *p = data;
-  g_assert_cmpint (iteration, ==, p->next);
-  g_assert_true (isfinite (loss));
-  p->next++;
-  p->calls++;
-  p->last_total = iterations;
-  return iteration != p->cancel_at;
+  const int per_run = p->iterations + 1;
+  g_assert_cmpint (pr->restarts, ==, p->runs);
+  g_assert_cmpint (pr->iterations, ==, p->iterations);
+  g_assert_cmpint (pr->restart, ==, p->calls / per_run);
+  g_assert_cmpint (pr->iteration, ==, p->calls % per_run);
+  g_assert_true (isfinite (pr->loss));
+  g_assert_cmpfloat (pr->fraction, >, p->last_fraction);
+  g_assert_cmpfloat_with_epsilon (pr->fraction, (double) (p->calls + 1) / (p->runs * per_run), 1e-12);
+  p->last_fraction = pr->fraction;
+  return p->calls++ != p->cancel_at;
 }
 
 static void
@@ -135,17 +142,17 @@ test_progress_and_cancel (Fixture *fx, gconstpointer data)
   opt.deterministic = TRUE;
   opt.restarts = R;
   opt.iterations = T;
-  Progress p = { 0, 0, 0, -1 };
+  Progress p = { 0, R, T, -1, 0.0 };
   opt.progress = count_progress;
   opt.progress_data = &p;
   IodineResult *r = iodine_decompose (fx->model, fx->image, 35, 35, &opt, NULL);
   g_assert_nonnull (r);
   g_assert_cmpint (p.calls, ==, R * (T + 1));
-  g_assert_cmpint (p.last_total, ==, R * (T + 1) - 1);
+  g_assert_cmpfloat (p.last_fraction, ==, 1.0);
   iodine_result_free (r);
 
   /* cancelled in the second restart: no result, the cancel error */
-  Progress c = { 0, 0, 0, (T + 1) + 2 };
+  Progress c = { 0, R, T, (T + 1) + 2, 0.0 };
   opt.progress_data = &c;
   GError *error = NULL;
   r = iodine_decompose (fx->model, fx->image, 35, 35, &opt, &error);

@@ -191,6 +191,26 @@ change_iterations (gpointer data)
 
 static const char *exercise_model_path;
 
+/* The status line's texts while a preview with 2 restarts of 7 iterations
+ * runs: each run and each of its iterations must be told apart. */
+static gboolean saw_first_run, saw_last_run_done;
+
+static void
+status_changed (GObject *label, GParamSpec *pspec, gpointer data)
+{
+  const char *text = gtk_label_get_text (GTK_LABEL (label));
+  char *first = g_strdup_printf (_("Refining: run %d of %d, iteration %d of %d…"), 1, 2, 0, 7);
+  char *last = g_strdup_printf (_("Refining: run %d of %d, iteration %d of %d…"), 2, 2, 7, 7);
+  (void) pspec;
+  (void) data;
+  if (strcmp (text, first) == 0)
+    saw_first_run = TRUE;
+  if (strcmp (text, last) == 0)
+    saw_last_run_done = saw_first_run;
+  g_free (first);
+  g_free (last);
+}
+
 /* Answers the file chooser that "Other file…" opens */
 static gboolean
 answer_chooser (gpointer data)
@@ -234,11 +254,15 @@ exercise_next (gpointer data)
     case 0:
       /* Two changes in a row compute once, with both */
       CHECK (gtk_widget_get_sensitive (ok));
+      g_signal_connect (named (dialog, "iodine-status"), "notify::label", G_CALLBACK (status_changed), NULL);
       gtk_adjustment_set_value (spin_adjustment (dialog, "iodine-slots"), 6);
       gtk_adjustment_set_value (spin_adjustment (dialog, "iodine-iterations"), 7);
       gtk_adjustment_set_value (spin_adjustment (dialog, "iodine-restarts"), 2);
       break;
     case 1:
+      /* that preview reported run 1 of 2 and then run 2 of 2 to its end */
+      CHECK (saw_first_run && saw_last_run_done);
+      g_signal_handlers_disconnect_by_func (named (dialog, "iodine-status"), status_changed, NULL);
       /* Resample: a new seed, sampling on; a change while it runs cancels it */
       seed = gtk_adjustment_get_value (spin_adjustment (dialog, "iodine-seed"));
       gtk_button_clicked (GTK_BUTTON (named (dialog, "iodine-resample")));
