@@ -377,11 +377,10 @@ render_result (Job *job, const IodineImage *image, const IodineResult *r)
   g_free (obj);
 }
 
+/* The engine's report, carried to the main thread */
 typedef struct {
   Job *job;
-  int run, runs;                 /* restart, from 0, of runs */
-  int iteration, iterations;     /* within the run */
-  float loss;
+  IodineProgress report;
 } Progress;
 
 static gboolean progress_idle (gpointer data);
@@ -393,11 +392,7 @@ job_progress (const IodineProgress *progress, gpointer user_data)
   Job *job = user_data;
   Progress *p = g_new (Progress, 1);
   p->job = job_ref (job);
-  p->run = progress->restart;
-  p->runs = progress->restarts;
-  p->iteration = progress->iteration;
-  p->iterations = progress->iterations;
-  p->loss = progress->loss;
+  p->report = *progress;
   g_idle_add (progress_idle, p);
   return !g_atomic_int_get (&job->cancelled);
 }
@@ -591,23 +586,24 @@ static gboolean
 progress_idle (gpointer data)
 {
   Progress *p = data;
+  const IodineProgress *r = &p->report;
   Job *job = p->job;
   Dialog *d = job->d;
 
   if (!d->closed && d->running == job && !g_atomic_int_get (&job->cancelled)
-      && p->iteration >= 0 && p->iteration <= IODINE_ITERATIONS_MAX)
+      && r->iteration >= 0 && r->iteration <= IODINE_ITERATIONS_MAX)
     {
       char *text;
-      if (p->iteration == 0)
+      if (r->iteration == 0)
         d->n_loss = 0;
-      d->loss[p->iteration] = p->loss;
-      d->n_loss = p->iteration + 1;
-      iodine_loss_curve_set (d->curve, d->loss, d->n_loss, p->iterations);
-      if (p->runs > 1)
-        text = g_strdup_printf (_("Refining: run %d of %d, iteration %d of %d…"), p->run + 1,
-                                p->runs, p->iteration, p->iterations);
+      d->loss[r->iteration] = r->loss;
+      d->n_loss = r->iteration + 1;
+      iodine_loss_curve_set (d->curve, d->loss, d->n_loss, r->iterations);
+      if (r->restarts > 1)
+        text = g_strdup_printf (_("Refining: run %d of %d, iteration %d of %d…"), r->restart + 1,
+                                r->restarts, r->iteration, r->iterations);
       else
-        text = g_strdup_printf (_("Refining: iteration %d of %d…"), p->iteration, p->iterations);
+        text = g_strdup_printf (_("Refining: iteration %d of %d…"), r->iteration, r->iterations);
       set_status (d, text, TRUE);
       g_free (text);
     }
