@@ -4,6 +4,7 @@
 #include "image_io.h"
 #include "iodine.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef enum { KIND_TETROMINOES, KIND_DSPRITES, KIND_DSPRITES_BINARY, KIND_SCENES, KIND_IMAGES } Kind;
@@ -14,11 +15,24 @@ struct IodineDataset {
   int native_h, native_w;     /* rendering size of synthetic scenes */
   uint64_t seed;
   IodineImageFolder *folder;  /* images:DIR only */
+  /* tetrominoes:touching=P,same-colour=P: the shares of scenes drawn among
+   * those with two touching pieces of one colour, and among those with two
+   * pieces of one colour; the rest as the dataset draws them */
+  double touching_share, same_colour_share;
 };
 
 static gboolean
 parse_kind (const char *spec, Kind *kind, int *h, int *w)
 {
+  /* the options after ':' do not change the kind */
+  const char *colon = strchr (spec, ':');
+  char *name = colon ? g_strndup (spec, (gsize) (colon - spec)) : NULL;
+  if (name)
+    {
+      gboolean ok = parse_kind (name, kind, h, w);
+      g_free (name);
+      return ok;
+    }
   if (g_strcmp0 (spec, "tetrominoes") == 0)
     {
       *kind = KIND_TETROMINOES;
@@ -72,6 +86,73 @@ iodine_labels_all_visible (const uint8_t *labels, int pixels, int n, int min_vis
   return TRUE;
 }
 
+char *
+iodine_dataset_base_spec (const char *spec)
+{
+  g_return_val_if_fail (spec != NULL, NULL);
+  const char *colon = strchr (spec, ':');
+  if (colon == NULL || g_str_has_prefix (spec, "images:"))
+    return g_strdup (spec);
+  return g_strndup (spec, (gsize) (colon - spec));
+}
+
+/* "touching=P,same-colour=P" after "tetrominoes:" */
+static gboolean
+parse_options (IodineDataset *ds, const char *spec, GError **error)
+{
+  const char *colon = strchr (spec, ':');
+  if (colon == NULL)
+    return TRUE;
+  if (ds->kind != KIND_TETROMINOES)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "dataset %s: only tetrominoes takes options after ':'", spec);
+      return FALSE;
+    }
+  if (colon[1] == '\0')
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "dataset %s: unknown option “” after ':' (touching=P or same-colour=P)", spec);
+      return FALSE;
+    }
+  gboolean ok = TRUE;
+  char **items = g_strsplit (colon + 1, ",", -1);
+  for (int i = 0; ok && items[i]; i++)
+    {
+      char *eq = strchr (items[i], '=');
+      char *key = eq ? g_strndup (items[i], (gsize) (eq - items[i])) : NULL;
+      char *end = NULL;
+      double v = eq ? g_ascii_strtod (eq + 1, &end) : NAN;
+      double *share = g_strcmp0 (key, "touching") == 0      ? &ds->touching_share
+                      : g_strcmp0 (key, "same-colour") == 0 ? &ds->same_colour_share
+                                                            : NULL;
+      g_free (key);
+      if (share == NULL)
+        {
+          g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                       "dataset %s: unknown option “%s” (touching=P or same-colour=P)", spec,
+                       items[i]);
+          ok = FALSE;
+        }
+      else if (end == eq + 1 || *end != '\0' || !(v >= 0.0 && v <= 1.0))
+        {
+          g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                       "dataset %s: “%s” needs a share from 0 to 1", spec, items[i]);
+          ok = FALSE;
+        }
+      else
+        *share = v;
+    }
+  g_strfreev (items);
+  if (ok && ds->touching_share + ds->same_colour_share > 1.0)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "dataset %s: the shares add up to more than 1", spec);
+      ok = FALSE;
+    }
+  return ok;
+}
+
 /* Sizes beyond this are surely a mistake (a 4096×4096 float image is 200 MB). */
 #define MAX_SIDE 4096
 
@@ -120,6 +201,11 @@ iodine_dataset_new (const char *spec, int height, int width, uint64_t seed, GErr
       g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
                    "dataset %s: unknown dataset (tetrominoes, multi-dsprites, "
                    "multi-dsprites-binarized, scenes or images:DIR)", spec);
+      g_free (ds);
+      return NULL;
+    }
+  if (!parse_options (ds, spec, error))
+    {
       g_free (ds);
       return NULL;
     }
@@ -206,7 +292,20 @@ iodine_dataset_get (IodineDataset *ds, uint64_t index, float *image, uint8_t *la
   uint8_t *lab = native && labels ? labels : g_new (uint8_t, (size_t) nh * nw);
 
   if (ds->kind == KIND_TETROMINOES)
-    iodine_tetrominoes_render (&rng, img, lab);
+    {
+      IodineTetrominoesScene want = IODINE_TETROMINOES_ANY;
+      /* the plain dataset draws nothing here, so that its scenes stay as
+       * they always were */
+      if (ds->touching_share > 0.0 || ds->same_colour_share > 0.0)
+        {
+          double u = iodine_rng_uniform (&rng);
+          if (u < ds->touching_share)
+            want = IODINE_TETROMINOES_TOUCHING;
+          else if (u < ds->touching_share + ds->same_colour_share)
+            want = IODINE_TETROMINOES_SAME_COLOUR;
+        }
+      iodine_tetrominoes_render (&rng, want, img, lab);
+    }
   else if (ds->kind == KIND_SCENES)
     iodine_scenes_render (&rng, img, lab);
   else

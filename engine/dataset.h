@@ -16,6 +16,10 @@ typedef struct IodineDataset IodineDataset;
 /* spec: "tetrominoes" (35×35), "multi-dsprites" (64×64),
  * "multi-dsprites-binarized" (64×64), or "images:DIR" (PNG/JPEG files in DIR,
  * resized and centre-cropped; no ground truth).
+ * "tetrominoes:touching=P,same-colour=P" (either or both) is a curriculum on
+ * the hardest scenes: a share P of the scenes is drawn among those where two
+ * pieces of one colour touch, a share P among those where two pieces share a
+ * colour, the rest as in "tetrominoes" (where they are 15% and 44%).
  * height/width: 0 for the dataset's native size; otherwise synthetic scenes
  * are rendered at native size and resized (labels by nearest neighbour). */
 IodineDataset *iodine_dataset_new (const char *spec, int height, int width,
@@ -30,6 +34,9 @@ int iodine_dataset_max_objects (const IodineDataset *ds);
 /* Number of distinct samples: the files of images:DIR (one epoch), 0 for the
  * synthetic datasets (every index is a new scene). */
 int iodine_dataset_count (const IodineDataset *ds);
+/* The dataset a spec draws from, without its options (a new string):
+ * "tetrominoes" for "tetrominoes:touching=0.3"; validation uses it. */
+char *iodine_dataset_base_spec (const char *spec);
 /* Native size of a dataset name, FALSE if the name is unknown. */
 gboolean iodine_dataset_native_size (const char *spec, int *height, int *width);
 

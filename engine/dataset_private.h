@@ -13,8 +13,18 @@
 #define IODINE_SCENES_SIZE 64
 #define IODINE_SCENES_MAX 5            /* scenes: 1..5 objects */
 
-/* One tetrominoes scene at 35×35: image [35, 35, 3], labels [35, 35]. */
-void iodine_tetrominoes_render (IodineRng *rng, float *image, uint8_t *labels);
+/* Which tetrominoes scenes to draw: any (the dataset), or only those where
+ * two pieces share a colour, or only those where two pieces of one colour
+ * share a block edge (so that only their shapes tell them apart). */
+typedef enum {
+  IODINE_TETROMINOES_ANY,
+  IODINE_TETROMINOES_SAME_COLOUR,
+  IODINE_TETROMINOES_TOUCHING,
+} IodineTetrominoesScene;
+/* One tetrominoes scene of the kind `want` at 35×35: image [35, 35, 3],
+ * labels [35, 35]. */
+void iodine_tetrominoes_render (IodineRng *rng, IodineTetrominoesScene want, float *image,
+                                uint8_t *labels);
 /* The 19 fixed orientations: 4 (row, col) block cells each, rows/cols from 0. */
 int iodine_tetrominoes_n_shapes (void);
 void iodine_tetrominoes_shape (int index, int cells[4][2]);

@@ -63,14 +63,38 @@ iodine_tetrominoes_shape (int index, int cells[4][2])
   memcpy (cells, shapes[index], sizeof shapes[index]);
 }
 
-void
-iodine_tetrominoes_render (IodineRng *rng, float *image, uint8_t *labels)
+/* The scene kinds a training curriculum may ask for more often than they
+ * occur (dataset.c, "tetrominoes:touching=P,same-colour=P"). */
+static gboolean
+scene_is (const uint8_t grid[GRID][GRID], const uint8_t *colour, IodineTetrominoesScene want)
 {
-  const int S = IODINE_TETROMINOES_SIZE;
-  uint8_t grid[GRID][GRID];   /* piece label per block, 0 = free */
-  uint8_t colour[IODINE_TETROMINOES_PIECES + 1];
+  if (want == IODINE_TETROMINOES_ANY)
+    return TRUE;
+  gboolean same = FALSE, touching = FALSE;
+  for (int p = 1; p <= IODINE_TETROMINOES_PIECES; p++)
+    for (int q = p + 1; q <= IODINE_TETROMINOES_PIECES; q++)
+      same = same || colour[p] == colour[q];
+  /* two blocks of different pieces of one colour that share an edge */
+  for (int r = 0; r < GRID; r++)
+    for (int c = 0; c < GRID; c++)
+      {
+        int p = grid[r][c];
+        if (p == 0)
+          continue;
+        int right = c + 1 < GRID ? grid[r][c + 1] : 0;
+        int below = r + 1 < GRID ? grid[r + 1][c] : 0;
+        touching = touching || (right && right != p && colour[right] == colour[p])
+                   || (below && below != p && colour[below] == colour[p]);
+      }
+  return want == IODINE_TETROMINOES_TOUCHING ? touching : same;
+}
 
-  memset (grid, 0, sizeof grid);
+/* Places the 3 pieces: grid holds each block's piece (0 = free), colour[p]
+ * piece p's colour. */
+static void
+place_pieces (IodineRng *rng, uint8_t grid[GRID][GRID], uint8_t *colour)
+{
+  memset (grid, 0, sizeof (uint8_t[GRID][GRID]));
   for (int p = 1; p <= IODINE_TETROMINOES_PIECES; p++)
     {
       /* Rejection sampling: 3 pieces on 49 blocks almost always fit at once. */
@@ -97,6 +121,22 @@ iodine_tetrominoes_render (IodineRng *rng, float *image, uint8_t *labels)
           break;
         }
     }
+}
+
+void
+iodine_tetrominoes_render (IodineRng *rng, IodineTetrominoesScene want, float *image,
+                           uint8_t *labels)
+{
+  const int S = IODINE_TETROMINOES_SIZE;
+  uint8_t grid[GRID][GRID];
+  uint8_t colour[IODINE_TETROMINOES_PIECES + 1];
+
+  /* A scene of the kind asked for, by drawing whole scenes until one is:
+   * it keeps the kind's scenes as likely, among themselves, as in the
+   * dataset (one in 7 touches, so a few draws). */
+  do
+    place_pieces (rng, grid, colour);
+  while (!scene_is (grid, colour, want));
 
   for (int y = 0; y < S; y++)
     for (int x = 0; x < S; x++)

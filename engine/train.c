@@ -2,6 +2,7 @@
 #include "train.h"
 
 #include "adam.h"
+#include "dataset.h"
 #include "model_private.h"
 #include "net.h"
 #include "tensorfile.h"
@@ -142,6 +143,18 @@ append_history (IodineTrainer *tr, const char *what)
   g_free (history);
 }
 
+/* Whether two dataset specs draw from one dataset: the same, or the same
+ * base with other curriculum options (dataset.h). */
+static gboolean
+same_dataset (const char *a, const char *b)
+{
+  char *base_a = iodine_dataset_base_spec (a), *base_b = iodine_dataset_base_spec (b);
+  gboolean same = strcmp (base_a, base_b) == 0;
+  g_free (base_a);
+  g_free (base_b);
+  return same;
+}
+
 gboolean
 iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, GError **error)
 {
@@ -155,8 +168,14 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
     fixed = "iterations (T)";
   else if (o->seed != old->seed)
     fixed = "seed";
-  else if (strcmp (o->dataset, old->dataset) != 0)
-    fixed = "dataset";
+  else if (!same_dataset (o->dataset, old->dataset))
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "the dataset of a run cannot change when it is resumed (%s → %s); only "
+                   "its curriculum options may, as in tetrominoes:touching=P", old->dataset,
+                   o->dataset);
+      return FALSE;
+    }
   else if (o->beta1 != old->beta1 || o->beta2 != old->beta2 || o->adam_eps != old->adam_eps)
     fixed = "Adam's β and ε";
   if (fixed)
@@ -168,6 +187,8 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
   if (!validate_options (o, error))
     return FALSE;
   GString *what = g_string_new (NULL);
+  if (strcmp (o->dataset, old->dataset) != 0)
+    g_string_append_printf (what, ", dataset %s → %s", old->dataset, o->dataset);
   if (o->lr != old->lr)
     g_string_append_printf (what, ", lr %g → %g", old->lr, o->lr);
   if (o->warmup_steps != old->warmup_steps)

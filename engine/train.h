@@ -50,9 +50,10 @@ IodineTrainer *iodine_trainer_new (IodineModel *model, const IodineTrainOptions 
 IodineTrainer *iodine_trainer_resume (const char *checkpoint, GError **error);
 /* Changes, from the next step on, what may change in the middle of a run: the
  * learning rate and its schedule (warm-up and half-life still count from
- * step 0), the clipping bound and GECO (switched on: λ starts at 1). What
- * defines the run — batch, K, T, seed, dataset, Adam's β and ε — must stay,
- * or it fails naming the field. Each change is appended to the model's
+ * step 0), the clipping bound, GECO (switched on: λ starts at 1) and a
+ * dataset's curriculum options (tetrominoes ↔ tetrominoes:touching=P). What
+ * defines the run — batch, K, T, seed, the dataset drawn from, Adam's β and
+ * ε — must stay, or it fails naming the field. Each change is appended to the model's
  * "train_history" metadata, which the shipped weights keep. */
 gboolean iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o,
                                         GError **error);

@@ -602,6 +602,105 @@ dump (const char *dir)
   return 0;
 }
 
+/* Kind of a tetrominoes scene from its pixels: 0 three colours, 1 a colour
+ * twice but apart, 2 two pieces of one colour touching. */
+static int
+tetrominoes_scene_kind (const float *image, const uint8_t *labels)
+{
+  enum { S = 35 };
+  int colour[4] = { -1, -1, -1, -1 };
+  for (int i = 0; i < S * S; i++)
+    if (labels[i])
+      /* the brightest pixel's channels say the colour: bit c for channel c */
+      colour[labels[i]] = MAX (colour[labels[i]], (image[i * 3] > 0.0f) | (image[i * 3 + 1] > 0.0f) << 1
+                                                      | (image[i * 3 + 2] > 0.0f) << 2);
+  gboolean same = colour[1] == colour[2] || colour[1] == colour[3] || colour[2] == colour[3];
+  for (int y = 0; y < S; y++)
+    for (int x = 0; x < S; x++)
+      {
+        int p = labels[y * S + x];
+        int right = x + 1 < S ? labels[y * S + x + 1] : 0, below = y + 1 < S ? labels[(y + 1) * S + x] : 0;
+        if (p && ((right && right != p && colour[right] == colour[p])
+                  || (below && below != p && colour[below] == colour[p])))
+          return 2;
+      }
+  return same ? 1 : 0;
+}
+
+/* tetrominoes:touching=P,same-colour=P: the shares of hard scenes it draws,
+ * the plain dataset's own shares, and its bad options. */
+static void
+test_tetrominoes_curriculum (void)
+{
+  struct { const char *spec; double kind[3]; } cases[] = {
+    /* the dataset's own shares: 6·5·4/216 = 0.556 three colours */
+    { "tetrominoes", { 0.556, 0.29, 0.15 } },
+    { "tetrominoes:touching=1", { 0.0, 0.0, 1.0 } },
+    { "tetrominoes:same-colour=1", { 0.0, 0.66, 0.34 } },
+    /* 0.3 + 0.3·0.34 + 0.4·0.15 touching, 0.4·0.556 three colours */
+    { "tetrominoes:touching=0.3,same-colour=0.3", { 0.22, 0.32, 0.46 } },
+  };
+  enum { N = 3000, S = 35 };
+  float image[S * S * 3];
+  uint8_t labels[S * S];
+  for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      IodineDataset *ds = open_ok (cases[c].spec, 0, 0, 99);
+      g_assert_cmpint (iodine_dataset_height (ds), ==, S);
+      int count[3] = { 0 };
+      for (int i = 0; i < N; i++)
+        {
+          get_ok (ds, (uint64_t) i, image, labels);
+          count[tetrominoes_scene_kind (image, labels)]++;
+        }
+      for (int k = 0; k < 3; k++)
+        if (fabs (count[k] / (double) N - cases[c].kind[k]) > 0.03)
+          g_error ("%s: %.3f of the scenes are of kind %d, not %.3f", cases[c].spec,
+                   count[k] / (double) N, k, cases[c].kind[k]);
+      iodine_dataset_free (ds);
+    }
+
+  /* the options are the curriculum's alone: the plain scenes do not move */
+  IodineDataset *plain = open_ok ("tetrominoes", 0, 0, 5);
+  IodineDataset *none = open_ok ("tetrominoes:touching=0", 0, 0, 5);
+  float other[S * S * 3];
+  get_ok (plain, 17, image, NULL);
+  get_ok (none, 17, other, NULL);
+  g_assert_cmpmem (image, sizeof image, other, sizeof other);
+  iodine_dataset_free (plain);
+  iodine_dataset_free (none);
+
+  char *base = iodine_dataset_base_spec ("tetrominoes:touching=0.3");
+  g_assert_cmpstr (base, ==, "tetrominoes");
+  g_free (base);
+  base = iodine_dataset_base_spec ("images:/a:b");
+  g_assert_cmpstr (base, ==, "images:/a:b");
+  g_free (base);
+
+  struct { const char *spec; const char *fragment; } bad[] = {
+    { "tetrominoes:touching=1.5", "share from 0 to 1" },
+    { "tetrominoes:touching=", "share from 0 to 1" },
+    { "tetrominoes:touching=0.2x", "share from 0 to 1" },
+    { "tetrominoes:touching=nan", "share from 0 to 1" },
+    { "tetrominoes:apart=0.2", "unknown option “apart=0.2”" },
+    { "tetrominoes:touching", "unknown option" },
+    { "tetrominoes:", "unknown option" },
+    { "tetrominoes:touching=0.6,same-colour=0.6", "add up to more than 1" },
+    { "multi-dsprites:touching=0.2", "only tetrominoes takes options" },
+    { "clevr:touching=0.2", "unknown dataset" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      GError *error = NULL;
+      g_assert_null (iodine_dataset_new (bad[i].spec, 0, 0, 0, &error));
+      g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+      if (strstr (error->message, bad[i].fragment) == NULL)
+        g_error ("\"%s\": message \"%s\" lacks \"%s\"", bad[i].spec, error->message,
+                 bad[i].fragment);
+      g_error_free (error);
+    }
+}
+
 /* The Python port the GPU trainer draws from (tests/reference/datasets_ref.py)
  * against these generators: every sample of its golden file,
  * tests/data/golden/datasets.safetensors (entries DATASET.seedS.indexI.HxW,
@@ -623,11 +722,14 @@ test_python_port (void)
       const IodineTensor *img = g_ptr_array_index (f->tensors, t);
       if (!g_str_has_suffix (img->name, ".image"))
         continue;
-      char name[64];
+      /* the dataset spec may hold dots (tetrominoes:touching=0.4) */
+      const char *at = strstr (img->name, ".seed");
+      g_assert_nonnull (at);
+      char *name = g_strndup (img->name, (gsize) (at - img->name));
       guint64 seed, index;
       int h, w;
-      g_assert_cmpint (sscanf (img->name, "%63[^.].seed%" G_GUINT64_FORMAT ".index%" G_GUINT64_FORMAT
-                               ".%dx%d.image", name, &seed, &index, &h, &w), ==, 5);
+      g_assert_cmpint (sscanf (at, ".seed%" G_GUINT64_FORMAT ".index%" G_GUINT64_FORMAT
+                               ".%dx%d.image", &seed, &index, &h, &w), ==, 4);
       char *lname = g_strndup (img->name, strlen (img->name) - strlen (".image"));
       char *lfull = g_strconcat (lname, ".labels", NULL);
       const IodineTensor *lab = iodine_tensor_file_get (f, lfull);
@@ -653,9 +755,10 @@ test_python_port (void)
       g_free (labels);
       g_free (lname);
       g_free (lfull);
+      g_free (name);
       iodine_dataset_free (ds);
     }
-  g_assert_cmpint (checked, >=, 13);
+  g_assert_cmpint (checked, >=, 17);
   iodine_tensor_file_free (f);
   g_free (path);
 }
@@ -670,6 +773,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/info", test_info);
   g_test_add_func ("/dataset/tetromino-shapes", test_tetromino_shapes);
   g_test_add_func ("/dataset/tetrominoes", test_tetrominoes);
+  g_test_add_func ("/dataset/tetrominoes-curriculum", test_tetrominoes_curriculum);
   g_test_add_func ("/dataset/multi-dsprites", test_dsprites);
   g_test_add_func ("/dataset/multi-dsprites-binarized", test_dsprites_binarized);
   g_test_add_func ("/dataset/scenes", test_scenes);

@@ -195,7 +195,10 @@ set_provenance (IodineModel *m, const IodineTrainer *tr, double fg_ari)
 {
   const IodineTrainOptions *o = iodine_trainer_options (tr);
   char buf[256];
-  iodine_model_set_metadata (m, "dataset", o->dataset);
+  /* what the weights model (eval's default, the dialog's "Trained on");
+   * a curriculum's options stay in train.dataset and train_history */
+  g_autofree char *base = iodine_dataset_base_spec (o->dataset);
+  iodine_model_set_metadata (m, "dataset", base);
   g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, (guint64) iodine_trainer_step_count (tr));
   iodine_model_set_metadata (m, "train_steps", buf);
   g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, (guint64) o->seed);
@@ -273,7 +276,8 @@ main (int argc, char **argv)
   a.half_life = a.clip = a.geco_target = a.geco_alpha = a.geco_step = a.average_decay = NAN;
   GOptionEntry entries[] = {
     { "config", 0, 0, G_OPTION_ARG_STRING, &a.config, "Architecture: tetrominoes (default), multi-dsprites, clevr or general", "NAME" },
-    { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized, scenes or images:DIR (default: the config's)", "SPEC" },
+    { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized, scenes or images:DIR (default: the config's); "
+      "tetrominoes:touching=P,same-colour=P draws those shares of scenes among the hard ones (validation stays on tetrominoes)", "SPEC" },
     { "steps", 0, 0, G_OPTION_ARG_INT64, &a.steps, "Train until this step count (total, also when resuming; default 1000)", "N" },
     /* with --resume, --lr to --average-decay change the run from its next step on */
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Batch size (default: the config's, 32 or 16)", "B" },
@@ -324,8 +328,9 @@ main (int argc, char **argv)
       "      --log run.csv --validate-every 500 --out tetrominoes.safetensors\n"
       "  iodine-train --resume run.ckpt --steps 40000 --checkpoint run.ckpt --out t.safetensors\n"
       "  iodine-train --resume run.ckpt --steps 60000 --lr 1e-4 --geco-target -7500 --checkpoint run.ckpt\n"
-      "\nWith --resume, --lr, --warmup, --lr-half-life, --clip, --geco-*, --average-decay and\n"
-      "--size change the run "
+      "  iodine-train --resume run.ckpt --steps 80000 --dataset tetrominoes:touching=0.3 --checkpoint run.ckpt\n"
+      "\nWith --resume, --lr, --warmup, --lr-half-life, --clip, --geco-*, --average-decay,\n"
+      "--size and a dataset's options (--dataset tetrominoes:…) change the run "
       "from its next step on (warm-up and half-life count from step 0); each change is\n"
       "kept in the weights' train_history metadata.\n"
       "\nSIGINT or SIGTERM finish the current step, write the checkpoint and exit.\n"
@@ -378,12 +383,12 @@ main (int argc, char **argv)
                          || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
                          || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp || a.coords
                          || a.pixel_scale > 0.0;
-  if (a.resume && (a.init || a.config || a.dataset || a.batch != CLI_UNSET || seed_given
+  if (a.resume && (a.init || a.config || a.batch != CLI_UNSET || seed_given
                    || shape_given || a.slots != CLI_UNSET || a.iterations != CLI_UNSET))
     return cli_usage (PROG, "--resume continues a run; it cannot be combined with --config, "
-                            "--init, --dataset, --batch, --seed or architecture options, which "
-                            "define a run (the learning rate, its schedule, --clip, GECO, the weight average "
-                            "and --size may change)");
+                            "--init, --batch, --seed or architecture options, which "
+                            "define a run (the learning rate, its schedule, --clip, GECO, the weight average, "
+                            "--size and a dataset's curriculum options may change)");
   iodine_blas_set_threads (a.threads);
 
   IodineTrainer *tr = NULL;
@@ -394,6 +399,8 @@ main (int argc, char **argv)
         return cli_fail (PROG, error);
       IodineTrainOptions o = *iodine_trainer_options (tr);
       apply_schedule_options (&a, &o);
+      if (a.dataset)
+        g_strlcpy (o.dataset, a.dataset, sizeof o.dataset);
       int size_w = 0, size_h = 0;
       if ((a.size && !parse_size_option (a.size, &size_w, &size_h, &error))
           || !iodine_trainer_change_options (tr, &o, &error)
@@ -484,8 +491,10 @@ main (int argc, char **argv)
   IodineDataset *val = NULL;
   if (a.validate_every > 0 && iodine_dataset_has_labels (ds))
     {
-      val = iodine_dataset_new (o->dataset, cfg->height, cfg->width, o->seed ^ 0x5a17ULL << 32,
-                                &error);
+      /* of the dataset itself, so that a curriculum on its hard scenes
+       * does not change what the curve measures */
+      g_autofree char *base = iodine_dataset_base_spec (o->dataset);
+      val = iodine_dataset_new (base, cfg->height, cfg->width, o->seed ^ 0x5a17ULL << 32, &error);
       if (!val)
         {
           iodine_dataset_free (ds);

@@ -276,6 +276,21 @@ if grep -q '20×18, from step 6 to 8' grow.err && "$IODINE" info grow.st | grep 
   pass "--resume --size 20x18 goes on at 20×18 from step 6, recorded in train_history"
 else fail "resume at another size"; cat grow.err; "$IODINE" info grow.ckpt; fi
 
+# --- a curriculum on the hard tetrominoes scenes: same run, other draws ------
+cp half.ckpt hard.ckpt
+"$TRAIN" --resume hard.ckpt --steps 8 --dataset tetrominoes:touching=0.5 --checkpoint hard.ckpt \
+    --out hard.st --threads 1 > /dev/null 2> hard.err || { fail "resume with --dataset tetrominoes:touching=0.5"; cat hard.err; }
+if "$IODINE" info hard.ckpt | grep -q 'train_history.*step 6: dataset tetrominoes → tetrominoes:touching=0.5' \
+   && "$IODINE" info hard.st | grep -Eq '^ +dataset +tetrominoes$' \
+   && "$IODINE" info hard.st | grep -Eq '^ +train_steps +8$'; then
+  pass "--resume --dataset tetrominoes:touching=0.5 goes on with the curriculum, recorded in train_history; the weights say tetrominoes"
+else fail "resume with a curriculum"; cat hard.err; "$IODINE" info hard.ckpt; fi
+"$TRAIN" --resume hard.ckpt --steps 9 --dataset multi-dsprites --threads 1 > /dev/null 2> hardbad.err
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'dataset' hardbad.err; then
+  pass "--resume --dataset multi-dsprites of a tetrominoes run: exit 2, “$(head -n 1 hardbad.err)”"
+else fail "--resume with another dataset: exit $rc"; cat hardbad.err; fi
+
 # --- fine-tuning at another size and K (the weights are independent of both)
 "$TRAIN" --init w --dataset tetrominoes --size 20x18 --slots 3 --steps 2 --batch 2 \
     --out tuned.st --threads 1 > /dev/null 2> tuned.err || { fail "--init with --size and --slots"; cat tuned.err; }

@@ -280,10 +280,30 @@ test_change_options (void)
                    "step 2: lr 0.0003 → 0.0001, GECO off → target -1e+06 α 0.99 step 1e-05");
   o = *iodine_trainer_options (tr);
   o.lr = 5e-5;
+  /* a curriculum's options may change, not the dataset drawn from */
+  g_strlcpy (o.dataset, "tetrominoes:touching=0.3", sizeof o.dataset);
   g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (iodine_trainer_options (tr)->dataset, ==, "tetrominoes:touching=0.3");
   g_assert_cmpstr (iodine_model_metadata (iodine_trainer_model (tr), "train_history"), ==,
                    "step 2: lr 0.0003 → 0.0001, GECO off → target -1e+06 α 0.99 step 1e-05; "
-                   "step 4: lr 0.0001 → 5e-05");
+                   "step 4: dataset tetrominoes → tetrominoes:touching=0.3, lr 0.0001 → 5e-05");
+  g_strlcpy (o.dataset, "multi-dsprites", sizeof o.dataset);
+  g_assert_false (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_nonnull (strstr (error->message, "dataset"));
+  g_clear_error (&error);
+  g_assert_cmpstr (iodine_trainer_options (tr)->dataset, ==, "tetrominoes:touching=0.3");
+  /* it goes through a checkpoint, and back */
+  g_assert_true (iodine_trainer_save_checkpoint (tr, path, NULL, &error));
+  iodine_trainer_free (tr);
+  tr = iodine_trainer_resume (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (iodine_trainer_options (tr)->dataset, ==, "tetrominoes:touching=0.3");
+  o = *iodine_trainer_options (tr);
+  g_strlcpy (o.dataset, "tetrominoes", sizeof o.dataset);
+  g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_nonnull (strstr (iodine_model_metadata (iodine_trainer_model (tr), "train_history"),
+                            "; step 4: dataset tetrominoes:touching=0.3 → tetrominoes"));
   printf ("change of options: %s\n",
           iodine_model_metadata (iodine_trainer_model (tr), "train_history"));
   g_unlink (path);

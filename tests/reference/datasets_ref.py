@@ -134,7 +134,39 @@ TET_COLOURS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [
                        np.float32)
 
 
-def tetrominoes(rng):
+def _tet_scene_is(grid, colour, want):
+    """scene_is: "any", "same-colour" (two pieces share a colour) or
+    "touching" (two pieces of one colour share a block edge)."""
+    if want == "any":
+        return True
+    same = len(set(colour.values())) < len(colour)
+    touching = False
+    for r in range(TET_GRID):
+        for c in range(TET_GRID):
+            p = grid[r, c]
+            if p == 0:
+                continue
+            for q in (grid[r, c + 1] if c + 1 < TET_GRID else 0,
+                      grid[r + 1, c] if r + 1 < TET_GRID else 0):
+                touching = touching or (q != 0 and q != p and colour[q] == colour[p])
+    return touching if want == "touching" else same
+
+
+def tetrominoes(rng, want="any"):
+    while True:
+        grid, colour = _tet_place(rng)
+        if _tet_scene_is(grid, colour, want):
+            break
+    labels = np.kron(grid, np.ones((TET_BLOCK, TET_BLOCK), np.uint8))
+    shade = np.tile(TET_SHADING / np.float32(255.0), (TET_GRID, TET_GRID))
+    image = np.zeros(labels.shape + (3,), np.float32)
+    for p, c in colour.items():
+        m = labels == p
+        image[m] = shade[m][:, None] * TET_COLOURS[c]
+    return image, labels
+
+
+def _tet_place(rng):
     grid = np.zeros((TET_GRID, TET_GRID), np.uint8)
     colour = {}
     for p in range(1, TET_PIECES + 1):
@@ -150,13 +182,7 @@ def tetrominoes(rng):
                     grid[r0 + r, c0 + q] = p
                 colour[p] = c
                 break
-    labels = np.kron(grid, np.ones((TET_BLOCK, TET_BLOCK), np.uint8))
-    shade = np.tile(TET_SHADING / np.float32(255.0), (TET_GRID, TET_GRID))
-    image = np.zeros(labels.shape + (3,), np.float32)
-    for p, c in colour.items():
-        m = labels == p
-        image[m] = shade[m][:, None] * TET_COLOURS[c]
-    return image, labels
+    return grid, colour
 
 
 # ------------------------------------------------------------ engine/dataset_dsprites.c
@@ -388,11 +414,25 @@ NATIVE = {"tetrominoes": 35, "multi-dsprites": 64, "multi-dsprites-binarized": 6
 def sample(name, seed, index, height=0, width=0):
     """iodine_dataset_get of dataset `name` (seed `seed`) at `index`, at
     height × width (0: the native size): (image [H, W, 3] float32, labels [H, W] uint8)."""
+    name, _, options = name.partition(":")
     if name not in NATIVE:
         raise ValueError(f"dataset {name}: not one of {', '.join(NATIVE)}")
+    shares = {"touching": 0.0, "same-colour": 0.0}
+    for item in filter(None, options.split(",")):
+        key, _, value = item.partition("=")
+        if name != "tetrominoes" or key not in shares:
+            raise ValueError(f"dataset {name}: unknown option {item}")
+        shares[key] = float(value)
     rng = Rng(seed, index)
     if name == "tetrominoes":
-        image, labels = tetrominoes(rng)
+        want = "any"
+        if shares["touching"] > 0 or shares["same-colour"] > 0:
+            u = rng.uniform()
+            if u < shares["touching"]:
+                want = "touching"
+            elif u < shares["touching"] + shares["same-colour"]:
+                want = "same-colour"
+        image, labels = tetrominoes(rng, want)
     elif name == "scenes":
         image, labels = scenes(rng)
     else:
@@ -416,6 +456,10 @@ def batch(name, seed, first, count, height=0, width=0):
 GOLDEN = [
     ("tetrominoes", 13, 0, 0, 0), ("tetrominoes", 13, 987654321, 0, 0),
     ("tetrominoes", 5, 3, 70, 70),
+    ("tetrominoes:touching=0.4,same-colour=0.3", 13, 0, 0, 0),
+    ("tetrominoes:touching=0.4,same-colour=0.3", 13, 1, 0, 0),
+    ("tetrominoes:touching=0.4,same-colour=0.3", 13, 2, 0, 0),
+    ("tetrominoes:touching=0.4,same-colour=0.3", 13, 3, 0, 0),
     ("multi-dsprites", 13, 0, 0, 0), ("multi-dsprites", 13, 4242, 0, 0),
     ("multi-dsprites", 12, 7, 32, 32), ("multi-dsprites", 5, 0, 24, 40),
     ("multi-dsprites-binarized", 13, 1, 0, 0),
