@@ -236,6 +236,35 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
 }
 
 gboolean
+iodine_trainer_set_geco_lambda (IodineTrainer *tr, double lambda, GError **error)
+{
+  if (isnan (tr->opt.geco_target))
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "GECO's λ can only be set in a run that uses GECO (give a --geco-target)");
+      return FALSE;
+    }
+  if (!(lambda >= 1.0 && lambda <= 1e6))
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_INVALID,
+                   "GECO's λ must be between 1 and 1e6, not %g", lambda);
+      return FALSE;
+    }
+  double before = geco_lambda (tr);
+  /* λ = softplus(ζ), so ζ = log(e^λ − 1); softplus(ζ) = ζ to double
+   * precision beyond 30, as geco_lambda computes it */
+  tr->geco_zeta = lambda > 30.0 ? lambda : lambda > 1.0 ? log (expm1 (lambda)) : GECO_ZETA0;
+  /* the constraint's average belongs to the old λ: from the next step on,
+   * it starts again from that step's constraint */
+  tr->geco_c_ema = 0.0;
+  tr->geco_started = FALSE;
+  char *what = g_strdup_printf ("GECO λ %.4g → %.4g", before, lambda);
+  append_history (tr, what);
+  g_free (what);
+  return TRUE;
+}
+
+gboolean
 iodine_trainer_change_size (IodineTrainer *tr, int height, int width, GError **error)
 {
   const IodineConfig *c = &tr->model->cfg;

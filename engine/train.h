@@ -57,6 +57,11 @@ IodineTrainer *iodine_trainer_resume (const char *checkpoint, GError **error);
  * "train_history" metadata, which the shipped weights keep. */
 gboolean iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o,
                                         GError **error);
+/* Sets GECO's NLL weight λ (1 to 1e6) from the next step on, where GECO
+ * would otherwise take hundreds of steps to get there; GECO then goes on from
+ * that value (a tiny geco_step holds it). Fails when GECO is off. Appended to
+ * "train_history". */
+gboolean iodine_trainer_set_geco_lambda (IodineTrainer *tr, double lambda, GError **error);
 /* Whether the run keeps a moving average of its weights (average_decay > 0). */
 gboolean iodine_trainer_has_average (const IodineTrainer *tr);
 /* Exchanges the model's weights with their moving average, in place: after

@@ -31,7 +31,8 @@ typedef struct {
   gint64 steps, seed;
   int batch, warmup, validate_every, val_count, checkpoint_every, log_every, threads,
       out_iterations;
-  double lr, half_life, pixel_scale, clip, geco_target, geco_alpha, geco_step, average_decay;
+  double lr, half_life, pixel_scale, clip, geco_target, geco_alpha, geco_step, geco_lambda,
+      average_decay;
   int slots, iterations, latent, dec_layers, dec_channels, dec_kernel, ref_layers,
       ref_channels, ref_kernel, lstm;
 } Args;
@@ -273,7 +274,8 @@ main (int argc, char **argv)
   /* unset (NAN, -1) unless given, so that a resumed run changes only what
    * the command line names */
   a.warmup = -1;
-  a.half_life = a.clip = a.geco_target = a.geco_alpha = a.geco_step = a.average_decay = NAN;
+  a.half_life = a.clip = a.geco_target = a.geco_alpha = a.geco_step = a.geco_lambda = NAN;
+  a.average_decay = NAN;
   GOptionEntry entries[] = {
     { "config", 0, 0, G_OPTION_ARG_STRING, &a.config, "Architecture: tetrominoes (default), multi-dsprites, clevr or general", "NAME" },
     { "dataset", 0, 0, G_OPTION_ARG_STRING, &a.dataset, "tetrominoes, multi-dsprites, multi-dsprites-binarized, scenes or images:DIR (default: the config's); "
@@ -288,6 +290,7 @@ main (int argc, char **argv)
     { "geco-target", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_target, "GECO: keep the final NLL per image at most X nats, weighting it by a learned λ ≥ 1 (default: off, the plain ELBO)", "X" },
     { "geco-alpha", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_alpha, "GECO: EMA factor of the constraint (default 0.99)", "A" },
     { "geco-step", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_step, "GECO: step of λ's parameter per nat of constraint (default 1e-6)", "S" },
+    { "geco-lambda", 0, 0, G_OPTION_ARG_DOUBLE, &a.geco_lambda, "GECO: set λ to L from the next step on, GECO going on from there (a tiny --geco-step holds it)", "L" },
     { "average-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.average_decay, "Validate and write --out with a moving average of the weights, decay D per step (e.g. 0.999; default 0: off)", "D" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &a.seed, "Seed of initialisation, data and noise (default 1)", "S" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, "Write the trained weights (no optimizer state) here", "FILE" },
@@ -329,6 +332,7 @@ main (int argc, char **argv)
       "  iodine-train --resume run.ckpt --steps 40000 --checkpoint run.ckpt --out t.safetensors\n"
       "  iodine-train --resume run.ckpt --steps 60000 --lr 1e-4 --geco-target -7500 --checkpoint run.ckpt\n"
       "  iodine-train --resume run.ckpt --steps 80000 --dataset tetrominoes:touching=0.3 --checkpoint run.ckpt\n"
+      "  iodine-train --resume run.ckpt --steps 90000 --geco-lambda 8 --geco-step 1e-9 --checkpoint run.ckpt\n"
       "\nWith --resume, --lr, --warmup, --lr-half-life, --clip, --geco-*, --average-decay,\n"
       "--size and a dataset's options (--dataset tetrominoes:…) change the run "
       "from its next step on (warm-up and half-life count from step 0); each change is\n"
@@ -404,7 +408,8 @@ main (int argc, char **argv)
       int size_w = 0, size_h = 0;
       if ((a.size && !parse_size_option (a.size, &size_w, &size_h, &error))
           || !iodine_trainer_change_options (tr, &o, &error)
-          || (a.size && !iodine_trainer_change_size (tr, size_h, size_w, &error)))
+          || (a.size && !iodine_trainer_change_size (tr, size_h, size_w, &error))
+          || (!isnan (a.geco_lambda) && !iodine_trainer_set_geco_lambda (tr, a.geco_lambda, &error)))
         {
           iodine_trainer_free (tr);
           return cli_fail (PROG, error);
@@ -475,6 +480,11 @@ main (int argc, char **argv)
       if (!tr)
         {
           iodine_model_free (model);
+          return cli_fail (PROG, error);
+        }
+      if (!isnan (a.geco_lambda) && !iodine_trainer_set_geco_lambda (tr, a.geco_lambda, &error))
+        {
+          iodine_trainer_free (tr);
           return cli_fail (PROG, error);
         }
     }

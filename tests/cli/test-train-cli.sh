@@ -234,6 +234,25 @@ if "$IODINE" info fork.ckpt | grep -q 'lr 0.0001, .*GECO target -1e+06' \
   pass "a plain --resume keeps the changed options and the history once"
 else fail "plain resume after a change"; "$IODINE" info fork.ckpt; fi
 
+# --- setting GECO's λ by hand: the next step weights the NLL by it -----------
+cp fork.ckpt lam.ckpt
+"$TRAIN" --resume lam.ckpt --steps 11 --geco-lambda 8 --geco-step 1e-12 --checkpoint lam.ckpt \
+    --log lam.csv --log-every 1 --threads 1 > /dev/null 2> lam.err || { fail "resume with --geco-lambda 8"; cat lam.err; }
+if awk -F, 'NR > 1 { if ($12 != "8.0000") bad = 1 } END { exit bad || NR != 3 }' lam.csv \
+   && "$IODINE" info lam.ckpt | grep -q 'train_history.*step 9: GECO λ .* → 8'; then
+  pass "--resume --geco-lambda 8 --geco-step 1e-12: λ 8 from the next step on, recorded in train_history"
+else fail "resume with --geco-lambda"; cat lam.err lam.csv; "$IODINE" info lam.ckpt; fi
+"$TRAIN" --resume half.ckpt --steps 7 --geco-lambda 8 --threads 1 > /dev/null 2> lamoff.err
+rc=$?
+if [ $rc -eq 2 ] && grep -q -- '--geco-target' lamoff.err; then
+  pass "--geco-lambda in a run without GECO: exit 2, “$(head -n 1 lamoff.err)”"
+else fail "--geco-lambda without GECO: exit $rc"; cat lamoff.err; fi
+"$TRAIN" --resume fork.ckpt --steps 10 --geco-lambda 0.5 --threads 1 > /dev/null 2> lambad.err
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'between 1 and 1e6, not 0.5' lambad.err; then
+  pass "--geco-lambda 0.5: exit 2, the range named"
+else fail "--geco-lambda 0.5: exit $rc"; cat lambad.err; fi
+
 # --- a moving average of the weights: kept in the checkpoint, validated
 # and written to --out, while training goes on with the weights themselves
 cp half.ckpt avg.ckpt

@@ -313,6 +313,63 @@ test_change_options (void)
   g_free (images);
 }
 
+/* Setting GECO's λ: refused without GECO and out of range; the next step
+ * weights the NLL by exactly that λ, GECO goes on from there (a tiny step
+ * holds it, through a checkpoint), and the change is in train_history. */
+static void
+test_set_geco_lambda (void)
+{
+  const int B = 2, H = 12, W = 14;
+  IodineConfig c = tiny_config (H, W);
+  GError *error = NULL;
+  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 6, &error);
+  g_assert_no_error (error);
+  float *images = g_new (float, (size_t) B * H * W * 3);
+  IodineTrainer *tr = tiny_trainer (&c, B, 6, 0, 0.0, 3e-4);
+  g_assert_false (iodine_trainer_set_geco_lambda (tr, 5.0, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "--geco-target"));
+  g_clear_error (&error);
+
+  IodineTrainOptions o = *iodine_trainer_options (tr);
+  o.geco_target = -1e6;
+  o.geco_step = 1e-12;
+  g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  const double bad[] = { 0.5, -3.0, NAN, INFINITY, 2e6 };
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_false (iodine_trainer_set_geco_lambda (tr, bad[i], &error));
+      g_assert_nonnull (strstr (error->message, "between 1 and 1e6"));
+      g_clear_error (&error);
+    }
+  IodineStepStats st;
+  const double lambdas[] = { 7.64, 1.0, 45.0, 12.0 };
+  for (size_t i = 0; i < G_N_ELEMENTS (lambdas); i++)
+    {
+      g_assert_true (iodine_trainer_set_geco_lambda (tr, lambdas[i], &error));
+      g_assert_no_error (error);
+      step_with_stats (tr, ds, images, &st);
+      /* the net takes it as a float */
+      g_assert_cmpfloat_with_epsilon (st.geco_lambda, lambdas[i], 1e-6 * lambdas[i]);
+    }
+  /* held by the tiny step, through a checkpoint */
+  char *path = g_build_filename (tmpdir, "lambda.ckpt", NULL);
+  g_assert_true (iodine_trainer_save_checkpoint (tr, path, NULL, &error));
+  iodine_trainer_free (tr);
+  tr = iodine_trainer_resume (path, &error);
+  g_assert_no_error (error);
+  step_with_stats (tr, ds, images, &st);
+  g_assert_cmpfloat_with_epsilon (st.geco_lambda, 12.0, 1e-6);
+  const char *history = iodine_model_metadata (iodine_trainer_model (tr), "train_history");
+  g_assert_nonnull (strstr (history, "step 0: GECO λ 1 → 7.64; step 1: GECO λ 7.64 → 1; "
+                                     "step 2: GECO λ 1 → 45; step 3: GECO λ 45 → 12"));
+  g_unlink (path);
+  g_free (path);
+  iodine_trainer_free (tr);
+  iodine_dataset_free (ds);
+  g_free (images);
+}
+
 /* A curriculum on the image size: the same run goes on at another size with
  * its weights and Adam state, the weights' training size follows (also
  * through a checkpoint), the change is in train_history, and an invalid
@@ -874,6 +931,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/overfit", test_overfit);
   g_test_add_func ("/trainer/geco", test_geco);
   g_test_add_func ("/trainer/change-options", test_change_options);
+  g_test_add_func ("/trainer/set-geco-lambda", test_set_geco_lambda);
   g_test_add_func ("/trainer/change-size", test_change_size);
   g_test_add_func ("/trainer/nonfinite-step", test_nonfinite_step);
   g_test_add_func ("/trainer/checkpoint-contents", test_checkpoint_contents);
