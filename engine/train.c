@@ -16,6 +16,10 @@ struct IodineTrainer {
   IodineTrainOptions opt;
   float *adam_m, *adam_v, *grads;
   uint64_t step;
+  /* the data: step s draws samples sample_base + (s − step_base)·batch on,
+   * so that a change of batch size on resume neither repeats nor skips
+   * scenes (both 0 for a run that kept its batch) */
+  uint64_t sample_base, step_base;
   IodineRng rng;
   IodineNet *net;
   double geco_zeta, geco_c_ema;  /* GECO state (see train.h) */
@@ -160,9 +164,7 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
 {
   const IodineTrainOptions *old = &tr->opt;
   const char *fixed = NULL;
-  if (o->batch != old->batch)
-    fixed = "batch size";
-  else if (o->slots != old->slots)
+  if (o->slots != old->slots)
     fixed = "slots (K)";
   else if (o->iterations != old->iterations)
     fixed = "iterations (T)";
@@ -187,6 +189,8 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
   if (!validate_options (o, error))
     return FALSE;
   GString *what = g_string_new (NULL);
+  if (o->batch != old->batch)
+    g_string_append_printf (what, ", batch %d → %d", old->batch, o->batch);
   if (strcmp (o->dataset, old->dataset) != 0)
     g_string_append_printf (what, ", dataset %s → %s", old->dataset, o->dataset);
   if (o->lr != old->lr)
@@ -228,6 +232,15 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
         tr->average = g_memdup2 (tr->model->params, sizeof (float) * tr->model->layout.total);
       else if (o->average_decay == 0.0)
         g_clear_pointer (&tr->average, g_free);
+      if (o->batch != old->batch)
+        {
+          /* the next scenes are those the old batch size would have drawn
+           * next; the net's buffers are planned for one batch size */
+          tr->sample_base = iodine_trainer_next_sample (tr);
+          tr->step_base = tr->step;
+          iodine_net_free (tr->net);
+          tr->net = NULL;
+        }
       append_history (tr, what->str + 2);
       tr->opt = *o;
     }
@@ -338,7 +351,7 @@ iodine_trainer_step_count (const IodineTrainer *tr)
 uint64_t
 iodine_trainer_next_sample (const IodineTrainer *tr)
 {
-  return tr->step * (uint64_t) tr->opt.batch;
+  return tr->sample_base + (tr->step - tr->step_base) * (uint64_t) tr->opt.batch;
 }
 
 size_t
@@ -491,6 +504,12 @@ iodine_trainer_save_checkpoint (IodineTrainer *tr, const char *path, GHashTable 
                            (guint64) tr->rng.s[0], (guint64) tr->rng.s[1],
                            (guint64) tr->rng.s[2], (guint64) tr->rng.s[3]));
   md_set (md, "train.batch", g_strdup_printf ("%d", o->batch));
+  if (tr->step_base > 0)
+    {
+      md_set (md, "train.sample_base",
+              g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) tr->sample_base));
+      md_set (md, "train.step_base", g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) tr->step_base));
+    }
   md_set (md, "train.slots", g_strdup_printf ("%d", o->slots));
   md_set (md, "train.iterations", g_strdup_printf ("%d", o->iterations));
   md_set (md, "train.lr", fmt_double (o->lr));
@@ -612,6 +631,20 @@ iodine_trainer_resume (const char *path, GError **error)
   if (g_hash_table_lookup (f->metadata, "train.average_decay")
       && !md_double (f, "train.average_decay", &o.average_decay, error))
     goto out;
+  /* where the data stand: present only in runs whose batch size changed */
+  uint64_t sample_base = 0, step_base = 0;
+  if (g_hash_table_lookup (f->metadata, "train.step_base")
+      && (!md_u64 (f, "train.step_base", &step_base, error)
+          || !md_u64 (f, "train.sample_base", &sample_base, error)))
+    goto out;
+  if (step_base > step)
+    {
+      g_set_error (error, IODINE_ERROR, IODINE_ERROR_MISMATCH,
+                   "%s: metadata “train.step_base” (%" G_GUINT64_FORMAT ") is beyond "
+                   "“train.step” (%" G_GUINT64_FORMAT ")", path, (guint64) step_base,
+                   (guint64) step);
+      goto out;
+    }
   o.batch = (int) MIN (batch, 1u << 20);
   o.slots = (int) MIN (slots, 1u << 20);
   o.iterations = (int) MIN (iterations, 1u << 20);
@@ -627,6 +660,8 @@ iodine_trainer_resume (const char *path, GError **error)
     goto out;
   tr = trainer_alloc (model, &o);
   tr->step = step;
+  tr->sample_base = sample_base;
+  tr->step_base = step_base;
   tr->geco_zeta = geco_zeta;
   tr->geco_c_ema = geco_c_ema;
   tr->geco_started = geco_started;
@@ -659,7 +694,8 @@ iodine_trainer_resume (const char *path, GError **error)
   if (tr)
     {
       const char *keys[] = { "train.step", "train.rng", "train.geco_zeta", "train.geco_c_ema",
-                             "train.geco_started", "train.average_decay" };
+                             "train.geco_started", "train.average_decay", "train.sample_base",
+                             "train.step_base" };
       for (size_t i = 0; i < G_N_ELEMENTS (keys); i++)
         g_hash_table_remove (tr->model->metadata, keys[i]);
     }

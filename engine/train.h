@@ -50,10 +50,11 @@ IodineTrainer *iodine_trainer_new (IodineModel *model, const IodineTrainOptions 
 IodineTrainer *iodine_trainer_resume (const char *checkpoint, GError **error);
 /* Changes, from the next step on, what may change in the middle of a run: the
  * learning rate and its schedule (warm-up and half-life still count from
- * step 0), the clipping bound, GECO (switched on: λ starts at 1) and a
- * dataset's curriculum options (tetrominoes ↔ tetrominoes:touching=P). What
- * defines the run — batch, K, T, seed, the dataset drawn from, Adam's β and
- * ε — must stay, or it fails naming the field. Each change is appended to the model's
+ * step 0), the clipping bound, GECO (switched on: λ starts at 1), a
+ * dataset's curriculum options (tetrominoes ↔ tetrominoes:touching=P) and
+ * the batch size (the data go on where the old size stopped). What defines
+ * the run — K, T, seed, the dataset drawn from, Adam's β and ε — must stay,
+ * or it fails naming the field. Each change is appended to the model's
  * "train_history" metadata, which the shipped weights keep. */
 gboolean iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o,
                                         GError **error);
@@ -80,7 +81,8 @@ void iodine_trainer_free (IodineTrainer *tr);
 IodineModel *iodine_trainer_model (IodineTrainer *tr);
 const IodineTrainOptions *iodine_trainer_options (const IodineTrainer *tr);
 uint64_t iodine_trainer_step_count (const IodineTrainer *tr);
-/* Index of the first dataset sample of the next batch (= step · batch). */
+/* Index of the first dataset sample of the next batch (step · batch, until
+ * the batch size changes). */
 uint64_t iodine_trainer_next_sample (const IodineTrainer *tr);
 
 /* One optimisation step on images [B, H, W, 3]. eps [T+1, B, K, M] fixes the

@@ -334,7 +334,7 @@ main (int argc, char **argv)
       "  iodine-train --resume run.ckpt --steps 80000 --dataset tetrominoes:touching=0.3 --checkpoint run.ckpt\n"
       "  iodine-train --resume run.ckpt --steps 90000 --geco-lambda 8 --geco-step 1e-9 --checkpoint run.ckpt\n"
       "\nWith --resume, --lr, --warmup, --lr-half-life, --clip, --geco-*, --average-decay,\n"
-      "--size and a dataset's options (--dataset tetrominoes:…) change the run "
+      "--size, --batch and a dataset's options (--dataset tetrominoes:…) change the run "
       "from its next step on (warm-up and half-life count from step 0); each change is\n"
       "kept in the weights' train_history metadata.\n"
       "\nSIGINT or SIGTERM finish the current step, write the checkpoint and exit.\n"
@@ -387,12 +387,12 @@ main (int argc, char **argv)
                          || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
                          || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp || a.coords
                          || a.pixel_scale > 0.0;
-  if (a.resume && (a.init || a.config || a.batch != CLI_UNSET || seed_given
-                   || shape_given || a.slots != CLI_UNSET || a.iterations != CLI_UNSET))
+  if (a.resume && (a.init || a.config || seed_given || shape_given || a.slots != CLI_UNSET
+                   || a.iterations != CLI_UNSET))
     return cli_usage (PROG, "--resume continues a run; it cannot be combined with --config, "
-                            "--init, --batch, --seed or architecture options, which "
+                            "--init, --seed or architecture options, which "
                             "define a run (the learning rate, its schedule, --clip, GECO, the weight average, "
-                            "--size and a dataset's curriculum options may change)");
+                            "--size, --batch and a dataset's curriculum options may change)");
   iodine_blas_set_threads (a.threads);
 
   IodineTrainer *tr = NULL;
@@ -405,6 +405,8 @@ main (int argc, char **argv)
       apply_schedule_options (&a, &o);
       if (a.dataset)
         g_strlcpy (o.dataset, a.dataset, sizeof o.dataset);
+      if (a.batch != CLI_UNSET)
+        o.batch = a.batch;
       int size_w = 0, size_h = 0;
       if ((a.size && !parse_size_option (a.size, &size_w, &size_h, &error))
           || !iodine_trainer_change_options (tr, &o, &error)

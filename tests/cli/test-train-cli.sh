@@ -295,6 +295,15 @@ if grep -q '20×18, from step 6 to 8' grow.err && "$IODINE" info grow.st | grep 
   pass "--resume --size 20x18 goes on at 20×18 from step 6, recorded in train_history"
 else fail "resume at another size"; cat grow.err; "$IODINE" info grow.ckpt; fi
 
+# --- another batch size: the data go on where the old size stopped -------------
+cp half.ckpt batch.ckpt
+"$TRAIN" --resume batch.ckpt --steps 8 --batch 3 --checkpoint batch.ckpt --threads 1 \
+    > /dev/null 2> batch.err || { fail "resume with --batch 3"; cat batch.err; }
+if grep -q 'batch 3, ' batch.err && "$IODINE" info batch.ckpt | grep -q 'train_history.*step 6: batch 2 → 3' \
+   && python3 tools.py headers batch.ckpt && grep -qx 'META train.sample_base=12' batch.ckpt.hdr; then
+  pass "--resume --batch 3 goes on with 3 scenes a step from scene 12, recorded in train_history"
+else fail "resume with another batch size"; cat batch.err; "$IODINE" info batch.ckpt; fi
+
 # --- a curriculum on the hard tetrominoes scenes: same run, other draws ------
 cp half.ckpt hard.ckpt
 "$TRAIN" --resume hard.ckpt --steps 8 --dataset tetrominoes:touching=0.5 --checkpoint hard.ckpt \
@@ -382,7 +391,9 @@ expect_usage "--resume of a missing file" "missing.ckpt" "$TRAIN" --resume missi
 expect_usage "--resume of a corrupt file" "corrupt.ckpt" "$TRAIN" --resume corrupt.ckpt --steps 1
 expect_usage "--resume of plain weights" "not a training checkpoint" "$TRAIN" --resume w --steps 1
 expect_usage "--resume with --config" "--resume" "$TRAIN" --resume c --config tetrominoes
-expect_usage "--resume with --batch" "--batch" "$TRAIN" --resume c --batch 4
+expect_usage "--resume with --seed" "--seed" "$TRAIN" --resume c --seed 4
+expect_usage "--resume with --batch 0" "--batch must be positive" "$TRAIN" --resume c --batch 0 --steps 9
+expect_usage "--resume with --batch 5000" "batch size must be between 1 and 4096" "$TRAIN" --resume c --batch 5000 --steps 9
 expect_usage "--resume with --slots" "architecture" "$TRAIN" --resume c --slots 5
 expect_usage "--resume with --size 1x1" "--size" "$TRAIN" --resume c --size 1x1 --steps 1
 expect_usage "--init with --dec-channels" "architecture from its weights" "$TRAIN" --init w --dec-channels 8

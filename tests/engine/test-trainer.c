@@ -68,13 +68,12 @@ tiny_trainer (const IodineConfig *c, int batch, uint64_t seed, int warmup, doubl
 /* One step on the dataset samples the trainer asks for, noise from its RNG;
  * its statistics in *out unless out is NULL. */
 static void
-step_with_stats (IodineTrainer *tr, IodineDataset *ds, float *images, IodineStepStats *out)
+step_on_samples (IodineTrainer *tr, IodineDataset *ds, float *images, IodineStepStats *out)
 {
   GError *error = NULL;
   const IodineTrainOptions *o = iodine_trainer_options (tr);
   const int H = iodine_dataset_height (ds), W = iodine_dataset_width (ds);
   uint64_t first = iodine_trainer_next_sample (tr);
-  g_assert_cmpuint (first, ==, iodine_trainer_step_count (tr) * (uint64_t) o->batch);
   for (int b = 0; b < o->batch; b++)
     {
       g_assert_true (iodine_dataset_get (ds, first + b, images + (size_t) b * H * W * 3, NULL,
@@ -87,6 +86,15 @@ step_with_stats (IodineTrainer *tr, IodineDataset *ds, float *images, IodineStep
   g_assert_true (isfinite (st.loss) && isfinite (st.grad_norm));
   if (out)
     *out = st;
+}
+
+/* The same, where the batch size never changed: sample step·batch on. */
+static void
+step_with_stats (IodineTrainer *tr, IodineDataset *ds, float *images, IodineStepStats *out)
+{
+  g_assert_cmpuint (iodine_trainer_next_sample (tr), ==,
+                    iodine_trainer_step_count (tr) * (uint64_t) iodine_trainer_options (tr)->batch);
+  step_on_samples (tr, ds, images, out);
 }
 
 static void
@@ -235,10 +243,10 @@ test_change_options (void)
   step_on_dataset (tr, ds, images);
 
   IodineTrainOptions o = *iodine_trainer_options (tr);
-  o.batch = 3;
+  o.slots = 3;
   g_assert_false (iodine_trainer_change_options (tr, &o, &error));
   g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "batch size"));
+  g_assert_nonnull (strstr (error->message, "slots (K)"));
   g_clear_error (&error);
   o = *iodine_trainer_options (tr);
   g_strlcpy (o.dataset, "multi-dsprites", sizeof o.dataset);
@@ -309,6 +317,88 @@ test_change_options (void)
   g_unlink (path);
   g_free (path);
   iodine_trainer_free (tr);
+  iodine_dataset_free (ds);
+  g_free (images);
+}
+
+static void rewrite_with (const char *src, const char *dst, const char *key, const char *value);
+
+/* Changing the batch size on resume: the data go on where the old size
+ * stopped (no scene twice, none skipped), through a checkpoint bit for bit,
+ * and the change is in train_history. */
+static void
+test_change_batch (void)
+{
+  const int H = 12, W = 14;
+  IodineConfig c = tiny_config (H, W);
+  GError *error = NULL;
+  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 6, &error);
+  g_assert_no_error (error);
+  float *images = g_new (float, (size_t) 3 * H * W * 3);
+  IodineTrainer *a = tiny_trainer (&c, 2, 6, 0, 0.0, 3e-4);
+  IodineTrainer *b = tiny_trainer (&c, 2, 6, 0, 0.0, 3e-4);
+  for (int i = 0; i < 3; i++)
+    {
+      step_on_dataset (a, ds, images);
+      step_on_dataset (b, ds, images);
+    }
+  IodineTrainOptions o = *iodine_trainer_options (a);
+  o.batch = 3;
+  g_assert_true (iodine_trainer_change_options (a, &o, &error));
+  g_assert_true (iodine_trainer_change_options (b, &o, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (iodine_trainer_next_sample (a), ==, 6);
+  step_on_samples (a, ds, images, NULL);
+  step_on_samples (b, ds, images, NULL);
+  g_assert_cmpuint (iodine_trainer_next_sample (a), ==, 9);
+
+  /* b through a checkpoint: the same next scene, the same weights after */
+  char *path = g_build_filename (tmpdir, "batch.ckpt", NULL);
+  g_assert_true (iodine_trainer_save_checkpoint (b, path, NULL, &error));
+  iodine_trainer_free (b);
+  IodineTensorFile *f = iodine_tensor_file_read (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (f->metadata, "train.sample_base"), ==, "6");
+  g_assert_cmpstr (g_hash_table_lookup (f->metadata, "train.step_base"), ==, "3");
+  iodine_tensor_file_free (f);
+  b = iodine_trainer_resume (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (iodine_trainer_options (b)->batch, ==, 3);
+  g_assert_cmpuint (iodine_trainer_next_sample (b), ==, 9);
+  step_on_samples (a, ds, images, NULL);
+  step_on_samples (b, ds, images, NULL);
+  IodineModel *ma = iodine_trainer_model (a), *mb = iodine_trainer_model (b);
+  g_assert_cmpint (memcmp (ma->params, mb->params, sizeof (float) * ma->layout.total), ==, 0);
+  g_assert_cmpstr (iodine_model_metadata (mb, "train_history"), ==, "step 3: batch 2 → 3");
+
+  /* and back: from sample 12, two at a time */
+  o = *iodine_trainer_options (b);
+  o.batch = 2;
+  g_assert_true (iodine_trainer_change_options (b, &o, &error));
+  g_assert_cmpuint (iodine_trainer_next_sample (b), ==, 12);
+  step_on_samples (b, ds, images, NULL);
+  g_assert_cmpuint (iodine_trainer_next_sample (b), ==, 14);
+  g_assert_cmpstr (iodine_model_metadata (mb, "train_history"), ==,
+                   "step 3: batch 2 → 3; step 5: batch 3 → 2");
+
+  /* a base beyond the step, or not a count, is a corrupt checkpoint */
+  g_assert_true (iodine_trainer_save_checkpoint (b, path, NULL, &error));
+  char *bad = g_strconcat (path, ".bad", NULL);
+  const char *bad_md[][3] = { { "train.step_base", "99", "beyond" },
+                              { "train.sample_base", "x", "train.sample_base" } };
+  for (size_t i = 0; i < G_N_ELEMENTS (bad_md); i++)
+    {
+      rewrite_with (path, bad, bad_md[i][0], bad_md[i][1]);
+      g_assert_null (iodine_trainer_resume (bad, &error));
+      g_assert_nonnull (strstr (error->message, bad_md[i][2]));
+      g_clear_error (&error);
+    }
+  g_unlink (bad);
+  g_free (bad);
+  g_unlink (path);
+  g_free (path);
+  iodine_trainer_free (a);
+  iodine_trainer_free (b);
   iodine_dataset_free (ds);
   g_free (images);
 }
@@ -932,6 +1022,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/geco", test_geco);
   g_test_add_func ("/trainer/change-options", test_change_options);
   g_test_add_func ("/trainer/set-geco-lambda", test_set_geco_lambda);
+  g_test_add_func ("/trainer/change-batch", test_change_batch);
   g_test_add_func ("/trainer/change-size", test_change_size);
   g_test_add_func ("/trainer/nonfinite-step", test_nonfinite_step);
   g_test_add_func ("/trainer/checkpoint-contents", test_checkpoint_contents);
