@@ -65,6 +65,16 @@ tiny_trainer (const IodineConfig *c, int batch, uint64_t seed, int warmup, doubl
   return tr;
 }
 
+/* The Tetrominoes scenes of a seed at H × W. */
+static IodineDataset *
+tetrominoes_at (int H, int W, uint64_t seed)
+{
+  GError *error = NULL;
+  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, seed, &error);
+  g_assert_no_error (error);
+  return ds;
+}
+
 /* One step on the dataset samples the trainer asks for, noise from its RNG;
  * its statistics in *out unless out is NULL. */
 static void
@@ -112,8 +122,7 @@ test_resume_bit_exact (void)
   const int N = 3, B = 2, H = 12, W = 14;
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 11, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 11);
   float *images = g_new (float, (size_t) B * H * W * 3);
 
   IodineTrainer *a = tiny_trainer (&c, B, 11, 2, 10.0, 1e-3);
@@ -176,8 +185,7 @@ test_geco (void)
   const int N = 3, B = 2, H = 12, W = 14;
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 5, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 5);
   float *images = g_new (float, (size_t) B * H * W * 3);
   IodineTrainer *trainers[2];
   for (int k = 0; k < 2; k++)
@@ -235,8 +243,7 @@ test_change_options (void)
   const int B = 2, H = 12, W = 14;
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 6, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 6);
   float *images = g_new (float, (size_t) B * H * W * 3);
   IodineTrainer *tr = tiny_trainer (&c, B, 6, 0, 0.0, 3e-4);
   step_on_dataset (tr, ds, images);
@@ -332,8 +339,7 @@ test_change_batch (void)
   const int H = 12, W = 14;
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 6, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 6);
   float *images = g_new (float, (size_t) 3 * H * W * 3);
   IodineTrainer *a = tiny_trainer (&c, 2, 6, 0, 0.0, 3e-4);
   IodineTrainer *b = tiny_trainer (&c, 2, 6, 0, 0.0, 3e-4);
@@ -412,8 +418,7 @@ test_set_geco_lambda (void)
   const int B = 2, H = 12, W = 14;
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 6, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 6);
   float *images = g_new (float, (size_t) B * H * W * 3);
   IodineTrainer *tr = tiny_trainer (&c, B, 6, 0, 0.0, 3e-4);
   g_assert_false (iodine_trainer_set_geco_lambda (tr, 5.0, &error));
@@ -550,8 +555,7 @@ test_overfit (void)
   c.latent = 6;
   c.mlp_sizes[0] = 16;
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 3, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 3);
   float *images = g_new (float, (size_t) B * H * W * 3);
   for (int b = 0; b < B; b++)
     {
@@ -596,8 +600,7 @@ test_nonfinite_step (void)
   const int B = 2, H = 10, W = 10, K = 2, T = 2;
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 5, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 5);
   float *images = g_new (float, (size_t) B * H * W * 3);
   for (int b = 0; b < B; b++)
     g_assert_true (iodine_dataset_get (ds, b, images + (size_t) b * H * W * 3, NULL, &error));
@@ -660,8 +663,7 @@ test_checkpoint_contents (void)
   const int B = 2, H = 8, W = 9;
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 21, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 21);
   float *images = g_new (float, (size_t) B * H * W * 3);
   IodineTrainer *tr = tiny_trainer (&c, B, 21, 5, 100.0, 2e-4);
   for (int i = 0; i < 2; i++)
@@ -883,8 +885,7 @@ test_weight_average (void)
   const int B = 2, H = 10, W = 11;
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
-  IodineDataset *ds = iodine_dataset_new ("tetrominoes", H, W, 31, &error);
-  g_assert_no_error (error);
+  IodineDataset *ds = tetrominoes_at (H, W, 31);
   float *images = g_new (float, (size_t) B * H * W * 3);
   IodineModel *m = iodine_model_new_random (&c, 31, &error);
   g_assert_no_error (error);
