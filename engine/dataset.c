@@ -25,12 +25,11 @@ static gboolean
 parse_kind (const char *spec, Kind *kind, int *h, int *w)
 {
   /* the options after ':' do not change the kind */
-  const char *colon = strchr (spec, ':');
-  char *name = colon ? g_strndup (spec, (gsize) (colon - spec)) : NULL;
-  if (name)
+  if (strchr (spec, ':'))
     {
-      gboolean ok = parse_kind (name, kind, h, w);
-      g_free (name);
+      char *base = iodine_dataset_base_spec (spec);
+      gboolean ok = strchr (base, ':') == NULL && parse_kind (base, kind, h, w);
+      g_free (base);
       return ok;
     }
   if (g_strcmp0 (spec, "tetrominoes") == 0)
