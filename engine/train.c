@@ -166,8 +166,6 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
   const char *fixed = NULL;
   if (o->slots != old->slots)
     fixed = "slots (K)";
-  else if (o->iterations != old->iterations)
-    fixed = "iterations (T)";
   else if (o->seed != old->seed)
     fixed = "seed";
   else if (!same_dataset (o->dataset, old->dataset))
@@ -191,6 +189,8 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
   GString *what = g_string_new (NULL);
   if (o->batch != old->batch)
     g_string_append_printf (what, ", batch %d → %d", old->batch, o->batch);
+  if (o->iterations != old->iterations)
+    g_string_append_printf (what, ", T %d → %d", old->iterations, o->iterations);
   if (strcmp (o->dataset, old->dataset) != 0)
     g_string_append_printf (what, ", dataset %s → %s", old->dataset, o->dataset);
   if (o->lr != old->lr)
@@ -219,6 +219,15 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
       g_string_append (what, " → ");
       describe_average (what, o->average_decay);
     }
+  /* the weights do not depend on T; the net's buffers (one set per
+   * iteration, for backpropagation through time) do, and the weights
+   * written from now on run by default with the new T */
+  if (o->iterations != old->iterations
+      && !iodine_model_set_defaults (tr->model, 0, 0, 0, o->iterations, error))
+    {
+      g_string_free (what, TRUE);
+      return FALSE;
+    }
   if (what->len > 0)
     {
       if (isnan (old->geco_target) && !isnan (o->geco_target))
@@ -238,6 +247,11 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
            * next; the net's buffers are planned for one batch size */
           tr->sample_base = iodine_trainer_next_sample (tr);
           tr->step_base = tr->step;
+          iodine_net_free (tr->net);
+          tr->net = NULL;
+        }
+      if (o->iterations != old->iterations)
+        {
           iodine_net_free (tr->net);
           tr->net = NULL;
         }

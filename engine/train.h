@@ -51,10 +51,12 @@ IodineTrainer *iodine_trainer_resume (const char *checkpoint, GError **error);
 /* Changes, from the next step on, what may change in the middle of a run: the
  * learning rate and its schedule (warm-up and half-life still count from
  * step 0), the clipping bound, GECO (switched on: λ starts at 1), a
- * dataset's curriculum options (tetrominoes ↔ tetrominoes:touching=P) and
- * the batch size (the data go on where the old size stopped). What defines
- * the run — K, T, seed, the dataset drawn from, Adam's β and ε — must stay,
- * or it fails naming the field. Each change is appended to the model's
+ * dataset's curriculum options (tetrominoes ↔ tetrominoes:touching=P),
+ * the batch size (the data go on where the old size stopped) and the
+ * iterations T (a curriculum on T, or training with the T used at test
+ * time; the weights do not depend on T). What defines the run — K, seed,
+ * the dataset drawn from, Adam's β and ε — must stay, or it fails naming
+ * the field. Each change is appended to the model's
  * "train_history" metadata, which the shipped weights keep. */
 gboolean iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o,
                                         GError **error);

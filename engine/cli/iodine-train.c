@@ -138,6 +138,8 @@ apply_schedule_options (const Args *a, IodineTrainOptions *o)
     o->geco_step = a->geco_step;
   if (!isnan (a->average_decay))
     o->average_decay = a->average_decay;
+  if (a->iterations != CLI_UNSET)
+    o->iterations = a->iterations;
 }
 
 static const char *
@@ -307,7 +309,7 @@ main (int argc, char **argv)
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &a.init, "Start from these weights (fine-tuning) instead of random ones", "FILE" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &a.threads, "OpenBLAS threads (default: all cores)", "N" },
     { "slots", 0, 0, G_OPTION_ARG_INT, &a.slots, "K", "K" },
-    { "iterations", 0, 0, G_OPTION_ARG_INT, &a.iterations, "T", "T" },
+    { "iterations", 0, 0, G_OPTION_ARG_INT, &a.iterations, "T (with --resume: from the next step on)", "T" },
     { "latent", 0, 0, G_OPTION_ARG_INT, &a.latent, "Latent size M", "M" },
     { "dec-layers", 0, 0, G_OPTION_ARG_INT, &a.dec_layers, "Decoder hidden convs", "N" },
     { "dec-channels", 0, 0, G_OPTION_ARG_INT, &a.dec_channels, "Decoder channels", "C" },
@@ -334,7 +336,7 @@ main (int argc, char **argv)
       "  iodine-train --resume run.ckpt --steps 80000 --dataset tetrominoes:touching=0.3 --checkpoint run.ckpt\n"
       "  iodine-train --resume run.ckpt --steps 90000 --geco-lambda 8 --geco-step 1e-9 --checkpoint run.ckpt\n"
       "\nWith --resume, --lr, --warmup, --lr-half-life, --clip, --geco-*, --average-decay,\n"
-      "--size, --batch and a dataset's options (--dataset tetrominoes:…) change the run "
+      "--size, --batch, --iterations and a dataset's options (--dataset tetrominoes:…) change the run "
       "from its next step on (warm-up and half-life count from step 0); each change is\n"
       "kept in the weights' train_history metadata.\n"
       "\nSIGINT or SIGTERM finish the current step, write the checkpoint and exit.\n"
@@ -387,12 +389,11 @@ main (int argc, char **argv)
                          || a.ref_layers != CLI_UNSET || a.ref_channels != CLI_UNSET
                          || a.ref_kernel != CLI_UNSET || a.lstm >= 0 || a.mlp || a.coords
                          || a.pixel_scale > 0.0;
-  if (a.resume && (a.init || a.config || seed_given || shape_given || a.slots != CLI_UNSET
-                   || a.iterations != CLI_UNSET))
+  if (a.resume && (a.init || a.config || seed_given || shape_given || a.slots != CLI_UNSET))
     return cli_usage (PROG, "--resume continues a run; it cannot be combined with --config, "
                             "--init, --seed or architecture options, which "
                             "define a run (the learning rate, its schedule, --clip, GECO, the weight average, "
-                            "--size, --batch and a dataset's curriculum options may change)");
+                            "--size, --batch, --iterations and a dataset's curriculum options may change)");
   iodine_blas_set_threads (a.threads);
 
   IodineTrainer *tr = NULL;

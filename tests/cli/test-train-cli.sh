@@ -304,6 +304,16 @@ if grep -q 'batch 3, ' batch.err && "$IODINE" info batch.ckpt | grep -q 'train_h
   pass "--resume --batch 3 goes on with 3 scenes a step from scene 12, recorded in train_history"
 else fail "resume with another batch size"; cat batch.err; "$IODINE" info batch.ckpt; fi
 
+# --- another T (a curriculum on T, or the T used at test time) -----------------
+cp half.ckpt iter.ckpt
+"$TRAIN" --resume iter.ckpt --steps 8 --iterations 3 --checkpoint iter.ckpt --out iter.st \
+    --threads 1 > /dev/null 2> iter.err || { fail "resume with --iterations 3"; cat iter.err; }
+if grep -q 'K 2, T 3, ' iter.err && "$IODINE" info iter.ckpt | grep -q 'train_history.*step 6: T 2 → 3' \
+   && "$IODINE" info iter.st | grep -Eq '^ +iterations T +3$' \
+   && python3 tools.py headers iter.ckpt && grep -qx 'META train.iterations=3' iter.ckpt.hdr; then
+  pass "--resume --iterations 3 trains with T 3 from step 6, recorded in train_history and the weights' T"
+else fail "resume with another T"; cat iter.err; "$IODINE" info iter.ckpt; fi
+
 # --- a curriculum on the hard tetrominoes scenes: same run, other draws ------
 cp half.ckpt hard.ckpt
 "$TRAIN" --resume hard.ckpt --steps 8 --dataset tetrominoes:touching=0.5 --checkpoint hard.ckpt \
@@ -395,6 +405,8 @@ expect_usage "--resume with --seed" "--seed" "$TRAIN" --resume c --seed 4
 expect_usage "--resume with --batch 0" "--batch must be positive" "$TRAIN" --resume c --batch 0 --steps 9
 expect_usage "--resume with --batch 5000" "batch size must be between 1 and 4096" "$TRAIN" --resume c --batch 5000 --steps 9
 expect_usage "--resume with --slots" "architecture" "$TRAIN" --resume c --slots 5
+expect_usage "--resume with --iterations 0" "--iterations must be positive" "$TRAIN" --resume c --iterations 0 --steps 9
+expect_usage "--resume with --iterations 101" "iterations must be between 1 and 100" "$TRAIN" --resume c --iterations 101 --steps 9
 expect_usage "--resume with --size 1x1" "--size" "$TRAIN" --resume c --size 1x1 --steps 1
 expect_usage "--init with --dec-channels" "architecture from its weights" "$TRAIN" --init w --dec-channels 8
 expect_usage "unknown option" "--frobnicate" "$TRAIN" --frobnicate

@@ -409,6 +409,90 @@ test_change_batch (void)
   g_free (images);
 }
 
+/* Changing T on resume: the gradient at the new T is the one of a run that
+ * had it from the start (the weights do not depend on T, only the loop and
+ * the loss weights t/T do); the change is in train_history and in the
+ * weights' default T, goes through a checkpoint, and the range is checked. */
+static void
+test_change_iterations (void)
+{
+  const int B = 2, H = 12, W = 14, K = 2, M = 4;
+  IodineConfig c = tiny_config (H, W);
+  GError *error = NULL;
+  IodineDataset *ds = tetrominoes_at (H, W, 8);
+  float *images = g_new (float, (size_t) B * H * W * 3);
+  for (int b = 0; b < B; b++)
+    g_assert_true (iodine_dataset_get (ds, b, images + (size_t) b * H * W * 3, NULL, &error));
+  IodineTrainer *tr = tiny_trainer (&c, B, 8, 0, 0.0, 3e-4);
+
+  IodineTrainOptions o = *iodine_trainer_options (tr);
+  o.iterations = IODINE_MAX_ITERATIONS + 1;
+  g_assert_false (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_error (error, IODINE_ERROR, IODINE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "iterations"));
+  g_clear_error (&error);
+  g_assert_cmpint (iodine_trainer_options (tr)->iterations, ==, 2);
+
+  /* T 2 → 4 at step 0, against a run built with T 4 from the same weights */
+  const int T = 4;
+  o = *iodine_trainer_options (tr);
+  o.iterations = T;
+  g_assert_true (iodine_trainer_change_options (tr, &o, &error));
+  g_assert_no_error (error);
+  IodineModel *m = iodine_trainer_model (tr);
+  g_assert_cmpstr (iodine_model_metadata (m, "train_history"), ==, "step 0: T 2 → 4");
+  g_assert_cmpint (iodine_model_config (m)->iterations, ==, T);
+  IodineModel *m4 = iodine_model_new_random (&c, 8, &error);
+  g_assert_no_error (error);
+  IodineTrainOptions o4 = o;
+  IodineTrainer *t4 = iodine_trainer_new (m4, &o4, &error);
+  g_assert_no_error (error);
+  const size_t neps = (size_t) (T + 1) * B * K * M, n = iodine_trainer_n_floats (tr);
+  float *eps = g_new (float, neps), *ga = g_new (float, n), *gb = g_new (float, n);
+  IodineRng rng;
+  iodine_rng_seed (&rng, 77);
+  for (size_t i = 0; i < neps; i++)
+    eps[i] = (float) iodine_rng_normal (&rng);
+  double la, lb, l2;
+  g_assert_true (iodine_trainer_gradient (tr, images, eps, ga, &la, &error));
+  g_assert_true (iodine_trainer_gradient (t4, images, eps, gb, &lb, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (la, ==, lb);
+  g_assert_cmpint (memcmp (ga, gb, sizeof (float) * n), ==, 0);
+  /* and it is not the T 2 loss */
+  o.iterations = 2;
+  g_assert_true (iodine_trainer_change_options (t4, &o, &error));
+  g_assert_true (iodine_trainer_gradient (t4, images, eps, gb, &l2, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (l2, !=, la);
+
+  /* steps at the new T, through a checkpoint */
+  step_on_dataset (tr, ds, images);
+  char *path = g_build_filename (tmpdir, "iterations.ckpt", NULL);
+  g_assert_true (iodine_trainer_save_checkpoint (tr, path, NULL, &error));
+  g_assert_no_error (error);
+  IodineTrainer *back = iodine_trainer_resume (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (iodine_trainer_options (back)->iterations, ==, T);
+  g_assert_cmpint (iodine_model_config (iodine_trainer_model (back))->iterations, ==, T);
+  g_assert_cmpstr (iodine_model_metadata (iodine_trainer_model (back), "train_history"), ==,
+                   "step 0: T 2 → 4");
+  step_on_dataset (tr, ds, images);
+  step_on_dataset (back, ds, images);
+  g_assert_cmpint (memcmp (iodine_trainer_model (tr)->params,
+                           iodine_trainer_model (back)->params, sizeof (float) * n), ==, 0);
+  g_unlink (path);
+  g_free (path);
+  g_free (eps);
+  g_free (ga);
+  g_free (gb);
+  iodine_trainer_free (back);
+  iodine_trainer_free (t4);
+  iodine_trainer_free (tr);
+  iodine_dataset_free (ds);
+  g_free (images);
+}
+
 /* Setting GECO's λ: refused without GECO and out of range; the next step
  * weights the NLL by exactly that λ, GECO goes on from there (a tiny step
  * holds it, through a checkpoint), and the change is in train_history. */
@@ -1023,6 +1107,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/geco", test_geco);
   g_test_add_func ("/trainer/change-options", test_change_options);
   g_test_add_func ("/trainer/set-geco-lambda", test_set_geco_lambda);
+  g_test_add_func ("/trainer/change-iterations", test_change_iterations);
   g_test_add_func ("/trainer/change-batch", test_change_batch);
   g_test_add_func ("/trainer/change-size", test_change_size);
   g_test_add_func ("/trainer/nonfinite-step", test_nonfinite_step);
