@@ -244,13 +244,12 @@ iodine_trainer_change_options (IodineTrainer *tr, const IodineTrainOptions *o, G
       if (o->batch != old->batch)
         {
           /* the next scenes are those the old batch size would have drawn
-           * next; the net's buffers are planned for one batch size */
+           * next */
           tr->sample_base = iodine_trainer_next_sample (tr);
           tr->step_base = tr->step;
-          iodine_net_free (tr->net);
-          tr->net = NULL;
         }
-      if (o->iterations != old->iterations)
+      /* the net's buffers are planned for one batch size and one T */
+      if (o->batch != old->batch || o->iterations != old->iterations)
         {
           iodine_net_free (tr->net);
           tr->net = NULL;

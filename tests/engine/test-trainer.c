@@ -75,6 +75,18 @@ tetrominoes_at (int H, int W, uint64_t seed)
   return ds;
 }
 
+/* n standard normal floats from a seeded stream: fixed noise for a step. */
+static float *
+normal_noise (size_t n, uint64_t seed)
+{
+  IodineRng rng;
+  iodine_rng_seed (&rng, seed);
+  float *eps = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    eps[i] = (float) iodine_rng_normal (&rng);
+  return eps;
+}
+
 /* One step on the dataset samples the trainer asks for, noise from its RNG;
  * its statistics in *out unless out is NULL. */
 static void
@@ -448,11 +460,7 @@ test_change_iterations (void)
   IodineTrainer *t4 = iodine_trainer_new (m4, &o4, &error);
   g_assert_no_error (error);
   const size_t neps = (size_t) (T + 1) * B * K * M, n = iodine_trainer_n_floats (tr);
-  float *eps = g_new (float, neps), *ga = g_new (float, n), *gb = g_new (float, n);
-  IodineRng rng;
-  iodine_rng_seed (&rng, 77);
-  for (size_t i = 0; i < neps; i++)
-    eps[i] = (float) iodine_rng_normal (&rng);
+  float *eps = normal_noise (neps, 77), *ga = g_new (float, n), *gb = g_new (float, n);
   double la, lb, l2;
   g_assert_true (iodine_trainer_gradient (tr, images, eps, ga, &la, &error));
   g_assert_true (iodine_trainer_gradient (t4, images, eps, gb, &lb, &error));
@@ -647,12 +655,8 @@ test_overfit (void)
       g_assert_no_error (error);
     }
   IodineTrainer *tr = tiny_trainer (&c, B, 3, 0, 0.0, 3e-3);
-  IodineRng rng;
-  iodine_rng_seed (&rng, 99);
   const size_t neps = (size_t) (T + 1) * B * K * c.latent;
-  float *eps = g_new (float, neps);
-  for (size_t i = 0; i < neps; i++)
-    eps[i] = (float) iodine_rng_normal (&rng);
+  float *eps = normal_noise (neps, 99);
 
   gint64 t0 = g_get_monotonic_time ();
   double before = fixed_loss (tr, images, eps);
@@ -688,12 +692,8 @@ test_nonfinite_step (void)
   float *images = g_new (float, (size_t) B * H * W * 3);
   for (int b = 0; b < B; b++)
     g_assert_true (iodine_dataset_get (ds, b, images + (size_t) b * H * W * 3, NULL, &error));
-  IodineRng rng;
-  iodine_rng_seed (&rng, 7);
   const size_t neps = (size_t) (T + 1) * B * K * c.latent;
-  float *eps = g_new (float, neps);
-  for (size_t i = 0; i < neps; i++)
-    eps[i] = (float) iodine_rng_normal (&rng);
+  float *eps = normal_noise (neps, 7);
 
   IodineTrainer *x = tiny_trainer (&c, B, 5, 0, 0.0, 1e-3);
   IodineTrainer *y = tiny_trainer (&c, B, 5, 0, 0.0, 1e-3);
