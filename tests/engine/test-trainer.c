@@ -75,6 +75,21 @@ tetrominoes_at (int H, int W, uint64_t seed)
   return ds;
 }
 
+/* The first n scenes of a dataset, one after another (n × H × W × 3). */
+static float *
+first_scenes (IodineDataset *ds, int n)
+{
+  GError *error = NULL;
+  const size_t one = (size_t) iodine_dataset_height (ds) * iodine_dataset_width (ds) * 3;
+  float *images = g_new (float, (size_t) n * one);
+  for (int b = 0; b < n; b++)
+    {
+      g_assert_true (iodine_dataset_get (ds, b, images + (size_t) b * one, NULL, &error));
+      g_assert_no_error (error);
+    }
+  return images;
+}
+
 /* n standard normal floats from a seeded stream: fixed noise for a step. */
 static float *
 normal_noise (size_t n, uint64_t seed)
@@ -432,9 +447,7 @@ test_change_iterations (void)
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
   IodineDataset *ds = tetrominoes_at (H, W, 8);
-  float *images = g_new (float, (size_t) B * H * W * 3);
-  for (int b = 0; b < B; b++)
-    g_assert_true (iodine_dataset_get (ds, b, images + (size_t) b * H * W * 3, NULL, &error));
+  float *images = first_scenes (ds, B);
   IodineTrainer *tr = tiny_trainer (&c, B, 8, 0, 0.0, 3e-4);
 
   IodineTrainOptions o = *iodine_trainer_options (tr);
@@ -648,12 +661,7 @@ test_overfit (void)
   c.mlp_sizes[0] = 16;
   GError *error = NULL;
   IodineDataset *ds = tetrominoes_at (H, W, 3);
-  float *images = g_new (float, (size_t) B * H * W * 3);
-  for (int b = 0; b < B; b++)
-    {
-      g_assert_true (iodine_dataset_get (ds, b, images + (size_t) b * H * W * 3, NULL, &error));
-      g_assert_no_error (error);
-    }
+  float *images = first_scenes (ds, B);
   IodineTrainer *tr = tiny_trainer (&c, B, 3, 0, 0.0, 3e-3);
   const size_t neps = (size_t) (T + 1) * B * K * c.latent;
   float *eps = normal_noise (neps, 99);
@@ -689,9 +697,7 @@ test_nonfinite_step (void)
   IodineConfig c = tiny_config (H, W);
   GError *error = NULL;
   IodineDataset *ds = tetrominoes_at (H, W, 5);
-  float *images = g_new (float, (size_t) B * H * W * 3);
-  for (int b = 0; b < B; b++)
-    g_assert_true (iodine_dataset_get (ds, b, images + (size_t) b * H * W * 3, NULL, &error));
+  float *images = first_scenes (ds, B);
   const size_t neps = (size_t) (T + 1) * B * K * c.latent;
   float *eps = normal_noise (neps, 7);
 
