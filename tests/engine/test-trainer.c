@@ -75,18 +75,27 @@ tetrominoes_at (int H, int W, uint64_t seed)
   return ds;
 }
 
-/* The first n scenes of a dataset, one after another (n × H × W × 3). */
-static float *
-first_scenes (IodineDataset *ds, int n)
+/* Scenes first .. first + n − 1 of a dataset into images, one after
+ * another (n × H × W × 3). */
+static void
+get_scenes (IodineDataset *ds, uint64_t first, int n, float *images)
 {
   GError *error = NULL;
   const size_t one = (size_t) iodine_dataset_height (ds) * iodine_dataset_width (ds) * 3;
-  float *images = g_new (float, (size_t) n * one);
   for (int b = 0; b < n; b++)
     {
-      g_assert_true (iodine_dataset_get (ds, b, images + (size_t) b * one, NULL, &error));
+      g_assert_true (iodine_dataset_get (ds, first + b, images + (size_t) b * one, NULL, &error));
       g_assert_no_error (error);
     }
+}
+
+/* The first n scenes of a dataset, in a new array. */
+static float *
+first_scenes (IodineDataset *ds, int n)
+{
+  float *images = g_new (float, (size_t) n * iodine_dataset_height (ds)
+                                    * iodine_dataset_width (ds) * 3);
+  get_scenes (ds, 0, n, images);
   return images;
 }
 
@@ -109,14 +118,7 @@ step_on_samples (IodineTrainer *tr, IodineDataset *ds, float *images, IodineStep
 {
   GError *error = NULL;
   const IodineTrainOptions *o = iodine_trainer_options (tr);
-  const int H = iodine_dataset_height (ds), W = iodine_dataset_width (ds);
-  uint64_t first = iodine_trainer_next_sample (tr);
-  for (int b = 0; b < o->batch; b++)
-    {
-      g_assert_true (iodine_dataset_get (ds, first + b, images + (size_t) b * H * W * 3, NULL,
-                                         &error));
-      g_assert_no_error (error);
-    }
+  get_scenes (ds, iodine_trainer_next_sample (tr), o->batch, images);
   IodineStepStats st;
   g_assert_true (iodine_trainer_step (tr, images, NULL, &st, &error));
   g_assert_no_error (error);
