@@ -198,6 +198,38 @@ test_resize (void)
   iodine_image_free (im);
 }
 
+/* White stays white when a very wide or tall image shrinks: each output
+ * pixel sums thousands of weights, which in float came to 1 + 2e-4 for a
+ * 65000×3 white image shrunk to 16 wide (fuzz-image found it). */
+static void
+test_resize_white_stays_white (void)
+{
+  int shapes[][2] = { { 65000, 3 }, { 3, 65000 }, { 257241, 1 }, { 1, 252256 } };
+  int outs[][2] = { { 16, 12 }, { 5, 9 }, { 3, 3 }, { 64, 64 } };
+  for (int s = 0; s < 4; s++)
+    {
+      IodineImage *im = iodine_image_new (shapes[s][0], shapes[s][1]);
+      for (size_t i = 0; i < (size_t) im->width * im->height * 3; i++)
+        im->rgb[i] = 1.0f;
+      for (int o = 0; o < 4; o++)
+        {
+          IodineImage *r = iodine_image_resize (im, outs[o][0], outs[o][1]);
+          IodineImage *c = iodine_image_resize_crop (im, outs[o][0], outs[o][1]);
+          for (size_t i = 0; i < (size_t) outs[o][0] * outs[o][1] * 3; i++)
+            {
+              /* one float step above 1 (1.2e-7) is rounding; 1e-6 is not */
+              if (fabsf (r->rgb[i] - 1.0f) > 1e-6f || fabsf (c->rgb[i] - 1.0f) > 1e-6f)
+                g_error ("%d×%d white -> %d×%d: sample %zu is %.9g (resize) / %.9g (crop)",
+                         shapes[s][0], shapes[s][1], outs[o][0], outs[o][1], i,
+                         r->rgb[i], c->rgb[i]);
+            }
+          iodine_image_free (c);
+          iodine_image_free (r);
+        }
+      iodine_image_free (im);
+    }
+}
+
 static void
 test_resize_crop (void)
 {
@@ -419,6 +451,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image-io/load-formats", test_load_formats);
   g_test_add_func ("/image-io/load-errors", test_load_errors);
   g_test_add_func ("/image-io/resize", test_resize);
+  g_test_add_func ("/image-io/resize-white-stays-white", test_resize_white_stays_white);
   g_test_add_func ("/image-io/resize-crop", test_resize_crop);
   g_test_add_func ("/image-io/png-write", test_png_write);
   g_test_add_func ("/image-io/sheet", test_sheet);
