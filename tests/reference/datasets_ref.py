@@ -385,18 +385,21 @@ def _axis_taps(n_in, n_out):
 
 
 def resize(image, height, width):
-    """iodine_image_resize: area when shrinking, bilinear when growing, in
-    float32 with the C loops' order of accumulation."""
+    """iodine_image_resize: area when shrinking, bilinear when growing; float32
+    weights and pixels, each output sample summed in float64 in the C loops'
+    order and rounded to float32 once per pass."""
     ih, iw, _ = image.shape
-    tmp = np.zeros((ih, width, 3), np.float32)
+    image = image.astype(np.float64)
+    tmp = np.zeros((ih, width, 3), np.float64)
     for x, (first, w) in enumerate(_axis_taps(iw, width)):
         for k, wk in enumerate(w):
-            tmp[:, x] += wk * image[:, first + k]
-    out = np.zeros((height, width, 3), np.float32)
+            tmp[:, x] += np.float64(wk) * image[:, first + k]
+    tmp = tmp.astype(np.float32).astype(np.float64)
+    out = np.zeros((height, width, 3), np.float64)
     for y, (first, w) in enumerate(_axis_taps(ih, height)):
         for k, wk in enumerate(w):
-            out[y] += wk * tmp[first + k]
-    return out
+            out[y] += np.float64(wk) * tmp[first + k]
+    return out.astype(np.float32)
 
 
 def resize_labels(labels, height, width):
