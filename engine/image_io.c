@@ -6,7 +6,7 @@
  * when it shrinks (every source pixel counts, no aliasing) and bilinearly
  * when it grows (no blocky nearest-neighbour steps). Each output sample is
  * summed in double: shrinking a 65000-pixel-wide white row to 16 pixels
- * adds 4000 weights of 1/4062.5, and in float that came to 1 + 2e-4, a
+ * adds 4000 weights of 1/4062.5, and in float that came to 1 + 4e-5, a
  * pixel brighter than white (found by fuzz-image).
  */
 #include "image_io.h"

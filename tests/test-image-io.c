@@ -199,7 +199,7 @@ test_resize (void)
 }
 
 /* White stays white when a very wide or tall image shrinks: each output
- * pixel sums thousands of weights, which in float came to 1 + 2e-4 for a
+ * pixel sums thousands of weights, which in float came to 1 + 4e-5 for a
  * 65000×3 white image shrunk to 16 wide (fuzz-image found it). */
 static void
 test_resize_white_stays_white (void)
