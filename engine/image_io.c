@@ -254,7 +254,7 @@ iodine_image_resize (const IodineImage *image, int width, int height)
     return NULL;
   int iw = image->width, ih = image->height;
   /* Horizontal pass: [ih, iw, 3] -> [ih, width, 3]. */
-  float *tmp = g_new0 (float, (size_t) ih * width * 3);
+  float *tmp = g_new (float, (size_t) ih * width * 3);   /* every sample is set below */
   Taps *tx = axis_taps (iw, width);
   for (int y = 0; y < ih; y++)
     {

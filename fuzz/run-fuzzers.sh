@@ -26,7 +26,6 @@ repeatable=false
 if [ "${1:-}" = --repeatable ]; then
   repeatable=true
   shift
-  seconds=0
 else
   seconds=${1:-30}
   [ $# -gt 0 ] && shift
