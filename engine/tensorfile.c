@@ -171,9 +171,12 @@ scan_header (const char *h, size_t n, const char *label, GError **error)
 }
 
 /* json-glib emits "object-member" after it has stored a member: if the object
- * did not grow, the name was already there. */
+ * did not grow, the name was already there. The table holds a reference to
+ * every object it counts: a member replaced by a repeated key frees its
+ * object, and a later object at the same address would inherit its count
+ * (or be named as the owner of its repeated key). */
 typedef struct {
-  GHashTable *count;         /* JsonObject* → members seen */
+  GHashTable *count;         /* JsonObject* (a reference) → members seen */
   JsonObject *dup_object;    /* the first object with a repeated key */
   char *dup_name;
 } DupCheck;
@@ -184,7 +187,8 @@ on_object_member (JsonParser *parser, JsonObject *object, const char *name, gpoi
   (void) parser;
   DupCheck *d = data;
   guint seen = GPOINTER_TO_UINT (g_hash_table_lookup (d->count, object)) + 1;
-  g_hash_table_insert (d->count, object, GUINT_TO_POINTER (seen));
+  /* When the key is there already, the table keeps it and unrefs this one. */
+  g_hash_table_insert (d->count, json_object_ref (object), GUINT_TO_POINTER (seen));
   if (!d->dup_name && json_object_get_size (object) < seen)
     {
       d->dup_object = object;
@@ -485,13 +489,13 @@ iodine_tensor_file_parse (const guint8 *bytes, size_t size, const char *label, G
     return NULL;
 
   JsonParser *parser = json_parser_new ();
-  DupCheck dup = { g_hash_table_new (NULL, NULL), NULL, NULL };
+  DupCheck dup = { g_hash_table_new_full (NULL, NULL, (GDestroyNotify) json_object_unref, NULL),
+                   NULL, NULL };
   g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &dup);
   GError *jerr = NULL;
   IodineTensorFile *file = NULL;
   Entry *entries = NULL;
   gboolean ok = json_parser_load_from_data (parser, header, (gssize) n, &jerr);
-  g_hash_table_unref (dup.count);
   if (!ok)
     {
       set_error (error, IODINE_ERROR_FORMAT, label, "header is not valid JSON: %s", jerr->message);
@@ -556,6 +560,7 @@ iodine_tensor_file_parse (const guint8 *bytes, size_t size, const char *label, G
 
 out:
   g_free (entries);
+  g_hash_table_unref (dup.count);   /* dup.dup_object stays valid until here */
   g_free (dup.dup_name);
   g_object_unref (parser);
   return file;

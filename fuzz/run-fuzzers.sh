@@ -69,7 +69,9 @@ for name in $targets; do
     work=$build/fuzz/repeatable-corpus-$name
     rm -rf "$work"
     runs=$(repeatable_runs "$name")
-    set -- -seed=1 -runs="$runs"
+    # -reload=0: libFuzzer otherwise re-reads its corpus folder every
+    # second, which makes the inputs it tries depend on the clock.
+    set -- -seed=1 -runs="$runs" -reload=0
     what="$runs inputs from seed 1"
   else
     set -- -max_total_time="$seconds"

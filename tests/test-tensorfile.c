@@ -313,6 +313,11 @@ static const BadCase bad_cases[] = {
   { "duplicate key in an entry",
     "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"shape\":[1],\"data_offsets\":[0,4]}}", 4, 0, 0,
     "tensor a: key shape appears twice" },
+  /* The object with the repeated key is freed when "a" is replaced; "b" may
+   * get its address, and must not be named as its owner. */
+  { "duplicate key in a replaced entry",
+    "{\"a\":{\"x\":1,\"x\":2},\"a\":5,\"b\":{\"y\":1}}", 0, 0, 0,
+    "key x appears twice in the header" },
   { "duplicate metadata key", "{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0, 0, 0,
     "__metadata__: key k appears twice" },
   { "metadata value not a string", "{\"__metadata__\":{\"format\":\"iodine\",\"slots\":4}}", 0, 0, 0,
