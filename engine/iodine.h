@@ -164,7 +164,9 @@ gboolean iodine_result_save (const IodineResult *result, const char *path,
  * and an OpenBLAS that does not know it, re-executes the program with
  * OPENBLAS_CORETYPE=SkylakeX before the library has started. Call first
  * thing in main(); argv is passed to execv. Does nothing if the variable is
- * already set. */
+ * already set, unless it names kernels this CPU cannot execute (SkylakeX on
+ * an AVX2 CPU): then it says so on stderr and re-executes without it, where
+ * the program would otherwise die of SIGILL at its first matrix product. */
 void iodine_blas_prefer_fast_kernels (char **argv);
 /* Number of threads the engine computes with (process-wide; ≤ 0: every
  * core): the direct convolution kernels on AVX-512 CPUs, else OpenBLAS. */

@@ -199,6 +199,19 @@ run train-resume-weights 2 "not a training checkpoint" "${tr[@]}" --resume "$W"
 run train-resume-missing 2 "No such file" "${tr[@]}" --resume "$w/nonexistent.ckpt"
 run train-resume-with-config 2 "cannot be combined" "${tr[@]}" --resume "$W" --config tetrominoes
 
+# --- environment ---------------------------------------------------------------
+# OPENBLAS_CORETYPE=SkylakeX (as in a command copied from an AVX-512 machine)
+# must work everywhere: on a CPU without AVX-512 its kernels would die of
+# SIGILL at the first matrix product, so the programs drop it and say so.
+if grep -qw avx512f /proc/cpuinfo; then
+  coretype_msg=""
+else
+  coretype_msg="OPENBLAS_CORETYPE=SkylakeX selects OpenBLAS kernels that need AVX-512"
+fi
+run coretype-avx512-decompose 0 "$coretype_msg" \
+  env OPENBLAS_CORETYPE=SkylakeX "${dw[@]}" "$images/grey.png" --slots 3 --iterations 1
+run coretype-avx512-train 0 "$coretype_msg" env OPENBLAS_CORETYPE=SkylakeX "${tr[@]}" "${tiny[@]}"
+
 # --- what must work ------------------------------------------------------------
 for f in grey grey-alpha rgb16 palette rgba; do
   run "works-$f" 0 "" "${dw[@]}" "$images/$f.png" --slots 3 --iterations 1
